@@ -1,0 +1,169 @@
+// The backward engine.
+//
+// 1. Walk the graph from the root's node and count, for every node, how many edges point at it.
+// 2. Run nodes whose incoming gradients are complete, latest-created first (a max-heap on the
+//    sequence number, as PyTorch does), so memory from late activations is freed early.
+// 3. For each gradient a node returns: reduce it to the input's shape (undoing broadcasting — the
+//    one central place this happens), cast to the input's dtype, and add it into the target node's
+//    input buffer.
+// Saved tensors are released after a node runs unless retain_graph is set.
+#include "autograd/engine.h"
+
+#include <atomic>
+#include <queue>
+#include <unordered_map>
+
+#include "autograd/autograd_meta.h"
+#include "autograd/grad_mode.h"
+#include "ops/copy.h"
+#include "ops/elementwise.h"
+#include "ops/reduce.h"
+
+namespace mm {
+
+namespace {
+thread_local bool g_grad_enabled = true;
+std::atomic<uint64_t> g_sequence{0};
+}  // namespace
+
+bool GradMode::is_enabled() { return g_grad_enabled; }
+void GradMode::set_enabled(bool e) { g_grad_enabled = e; }
+uint64_t next_sequence_nr() { return g_sequence.fetch_add(1, std::memory_order_relaxed); }
+
+TensorList Node::apply(const TensorList& grads) {
+  MM_CHECK(!released, Autograd, name,
+           "trying to backward through the graph a second time; its saved tensors were freed after the "
+           "first backward (pass retain_graph=true to the first backward call)");
+  std::vector<bool> needs(next_edges.size());
+  for (size_t i = 0; i < next_edges.size(); ++i) needs[i] = next_edges[i].node != nullptr;
+  GradContext ctx{grads, needs};
+  return backward(ctx);
+}
+
+TensorList AccumulateGrad::apply(const TensorList& grads) {
+  std::shared_ptr<TensorImpl> impl = leaf.lock();
+  if (!impl) return {};  // the leaf is gone: nothing to accumulate into
+  Tensor t(impl);
+  AutogradMeta& m = ensure_autograd_meta(t);
+  Tensor g = grads[0];
+  for (auto& hook : m.hooks) {
+    Tensor r = hook(g);
+    if (r.defined()) g = r;
+  }
+  if (!m.grad.defined()) {
+    // Keep the incoming buffer when nobody else can see it; otherwise copy, so two leaves never
+    // share one gradient buffer (DDP reduces gradients in place).
+    bool exclusive = g.is_contiguous() && g.storage().use_count() == 1 && g.offset() == 0 &&
+                     g.storage()->nbytes() == static_cast<size_t>(g.numel()) * g.element_size();
+    if (exclusive) {
+      m.grad = g.detach();
+    } else {
+      m.grad = Tensor::empty(g.shape(), g.dtype(), g.device());
+      ops::copy_(m.grad, g);
+    }
+  } else {
+    m.grad = ops::binary(OpId::add, m.grad, g);
+  }
+  for (auto& hook : m.post_accumulate_hooks) hook(t);
+  return {};
+}
+
+namespace {
+
+struct ReadyCompare {
+  bool operator()(const Node* a, const Node* b) const { return a->sequence_nr < b->sequence_nr; }
+};
+
+// Adds g into slot; the first gradient is stored as is.
+void accumulate(Tensor& slot, const Tensor& g) { slot = slot.defined() ? ops::binary(OpId::add, slot, g) : g; }
+
+}  // namespace
+
+void run_backward(const TensorList& roots, const TensorList& root_grads, bool retain_graph) {
+  MM_INTERNAL_ASSERT(roots.size() == root_grads.size());
+  NoGradGuard no_grad;  // backward formulas do not build graphs (no higher-order gradients)
+
+  std::unordered_map<Node*, int> deps;
+  std::unordered_map<Node*, TensorList> buffers;
+  std::vector<std::shared_ptr<Node>> keep_alive;  // nodes stay alive while the pass runs
+
+  std::vector<Node*> stack;
+  for (size_t r = 0; r < roots.size(); ++r) {
+    Edge e = gradient_edge(roots[r]);
+    MM_CHECK(e.node != nullptr, Autograd, "backward",
+             "tensor does not require grad and has no grad_fn (did you forget set_requires_grad()?)");
+    if (!deps.count(e.node.get())) {
+      deps[e.node.get()] = 0;
+      stack.push_back(e.node.get());
+      keep_alive.push_back(e.node);
+    }
+  }
+  // Count incoming edges.
+  std::unordered_map<Node*, bool> seen;
+  for (Node* n : stack) seen[n] = true;
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    for (const Edge& e : n->next_edges) {
+      if (!e.node) continue;
+      deps[e.node.get()] += 1;
+      if (!seen[e.node.get()]) {
+        seen[e.node.get()] = true;
+        stack.push_back(e.node.get());
+      }
+    }
+  }
+  std::priority_queue<Node*, std::vector<Node*>, ReadyCompare> ready;
+  for (size_t r = 0; r < roots.size(); ++r) {
+    Edge e = gradient_edge(roots[r]);
+    TensorList& buf = buffers[e.node.get()];
+    if (buf.size() < e.node->output_meta.size() || buf.empty()) buf.resize(std::max<size_t>(1, e.node->output_meta.size()));
+    accumulate(buf[e.input_nr], root_grads[r]);
+  }
+  for (auto& [n, d] : deps)
+    if (d == 0) ready.push(n);
+
+  while (!ready.empty()) {
+    Node* n = ready.top();
+    ready.pop();
+    TensorList grads;
+    if (auto it = buffers.find(n); it != buffers.end()) {
+      grads = std::move(it->second);
+      buffers.erase(it);
+    }
+    bool any = false;
+    for (const Tensor& g : grads) any = any || g.defined();
+    TensorList in_grads;
+    if (any) {  // a node that received no gradient at all is skipped, with its whole subgraph
+      grads.resize(std::max<size_t>(1, n->output_meta.size()));
+      for (size_t i = 0; i < n->output_meta.size(); ++i) {
+        if (!grads[i].defined()) {
+          const TensorMetaInfo& m = n->output_meta[i];
+          grads[i] = ops::zeros(m.shape, m.dtype, m.device);
+        }
+      }
+      in_grads = n->apply(grads);
+    }
+    if (!retain_graph && dynamic_cast<AccumulateGrad*>(n) == nullptr) {
+      n->backward = nullptr;  // frees the saved tensors
+      n->released = true;
+    }
+    for (size_t i = 0; i < n->next_edges.size(); ++i) {
+      const Edge& e = n->next_edges[i];
+      if (!e.node) continue;
+      if (i < in_grads.size() && in_grads[i].defined()) {
+        Tensor g = in_grads[i];
+        const TensorMetaInfo& im = n->input_meta[i];
+        if (g.shape() != im.shape) g = ops::sum_to(g, im.shape);
+        if (g.dtype() != im.dtype) g = ops::to_dtype(g, im.dtype);
+        TensorList& buf = buffers[e.node.get()];
+        if (buf.size() < std::max<size_t>(1, e.node->output_meta.size()))
+          buf.resize(std::max<size_t>(1, e.node->output_meta.size()));
+        accumulate(buf[e.input_nr], g);
+      }
+      if (--deps[e.node.get()] == 0) ready.push(e.node.get());
+    }
+  }
+}
+
+}  // namespace mm

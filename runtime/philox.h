@@ -186,9 +186,9 @@ MM_HOST_DEVICE MM_INLINE float philox_normal(uint64_t seed, uint64_t offset, uin
   const PhiloxCounter b = philox_block(seed, offset + (i >> 1));
   const float u1 = uint32_to_uniform_float_open0(b.x[0]);
   const float u2 = uint32_to_uniform_float(b.x[1]);
-  const float r = sqrtf(-2.0f * logf(u1));
+  const float r = ::sqrtf(-2.0f * ::logf(u1));
   const float theta = 6.28318530717958647692f * u2;
-  return (i & 1) ? r * sinf(theta) : r * cosf(theta);
+  return (i & 1) ? r * ::sinf(theta) : r * ::cosf(theta);
 }
 
 MM_HOST_DEVICE MM_INLINE float philox_normal(uint64_t seed, uint64_t index) {
@@ -201,9 +201,9 @@ MM_HOST_DEVICE MM_INLINE double philox_normal_double(uint64_t seed, uint64_t off
   const PhiloxCounter b = philox_block(seed, offset + (i >> 1));
   const double u1 = uint32_to_uniform_double_open0(b.x[0], b.x[1]);
   const double u2 = uint32_to_uniform_double(b.x[2], b.x[3]);
-  const double r = sqrt(-2.0 * log(u1));
+  const double r = ::sqrt(-2.0 * ::log(u1));
   const double theta = 6.28318530717958647692528676655900577 * u2;
-  return (i & 1) ? r * sin(theta) : r * cos(theta);
+  return (i & 1) ? r * ::sin(theta) : r * ::cos(theta);
 }
 
 MM_HOST_DEVICE MM_INLINE double philox_normal_double(uint64_t seed, uint64_t index) {

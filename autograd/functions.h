@@ -1,0 +1,9 @@
+// The differentiable op API, one header for users: every op of the table in ops/op_table.h as a
+// function in namespace mm that records its backward when an input requires a gradient.
+#pragma once
+
+#include "autograd/engine.h"
+#include "autograd/grad/elementwise.h"
+#include "autograd/grad/reduce.h"
+#include "autograd/grad/shape.h"
+#include "autograd/grad_mode.h"

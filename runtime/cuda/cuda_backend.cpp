@@ -1,0 +1,98 @@
+// The CUDA DeviceBackend: memory through the caching allocator (one per device), copies through
+// cudaMemcpyAsync on the current stream followed by a stream synchronisation (host-visible results).
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "runtime/cuda/cuda_check.h"
+#include "runtime/cuda_caching_allocator.h"
+#include "runtime/storage.h"
+
+namespace mm::cuda {
+
+const char* cublas_status_name(cublasStatus_t s) {
+  switch (s) {
+    case CUBLAS_STATUS_SUCCESS: return "CUBLAS_STATUS_SUCCESS";
+    case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
+    case CUBLAS_STATUS_ALLOC_FAILED: return "CUBLAS_STATUS_ALLOC_FAILED";
+    case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
+    case CUBLAS_STATUS_ARCH_MISMATCH: return "CUBLAS_STATUS_ARCH_MISMATCH";
+    case CUBLAS_STATUS_MAPPING_ERROR: return "CUBLAS_STATUS_MAPPING_ERROR";
+    case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
+    case CUBLAS_STATUS_INTERNAL_ERROR: return "CUBLAS_STATUS_INTERNAL_ERROR";
+    case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
+    default: return "CUBLAS_STATUS_UNKNOWN";
+  }
+}
+
+cudaStream_t current_stream() { return cudaStreamPerThread; }
+
+namespace {
+
+struct CudaMemory : DeviceMemoryInterface {
+  int device;
+  explicit CudaMemory(int d) : device(d) {}
+  void* raw_alloc(size_t n) override {
+    void* p = nullptr;
+    if (cudaSetDevice(device) != cudaSuccess) return nullptr;
+    if (cudaMalloc(&p, n) != cudaSuccess) {
+      (void)cudaGetLastError();  // clear the sticky OOM error; the allocator retries after emptying its cache
+      return nullptr;
+    }
+    return p;
+  }
+  void raw_free(void* p) override { cudaFree(p); }
+};
+
+class CudaBackend : public DeviceBackend {
+ public:
+  void* allocate(size_t nbytes, int device) override { return allocator(device).allocate(nbytes); }
+  void deallocate(void* ptr, int device) override { allocator(device).deallocate(ptr); }
+  void copy(void* dst, Device dst_dev, const void* src, Device src_dev, size_t n) override {
+    cudaMemcpyKind kind = dst_dev.is_cpu() ? cudaMemcpyDeviceToHost
+                          : src_dev.is_cpu() ? cudaMemcpyHostToDevice
+                                             : cudaMemcpyDeviceToDevice;
+    MM_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, kind, current_stream()), "copy");
+    MM_CUDA_CHECK(cudaStreamSynchronize(current_stream()), "copy");
+  }
+  void memset_zero(void* dst, int, size_t n) override {
+    MM_CUDA_CHECK(cudaMemsetAsync(dst, 0, n, current_stream()), "memset");
+  }
+  int device_count() override {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+      (void)cudaGetLastError();
+      return 0;
+    }
+    return n;
+  }
+  void synchronize(int) override { MM_CUDA_CHECK(cudaStreamSynchronize(current_stream()), "synchronize"); }
+
+ private:
+  CachingAllocator& allocator(int device) {
+    std::lock_guard<std::mutex> lock(mu_);
+    MM_CHECK(device >= 0 && device < 64, Device, "cuda", "invalid device index ", device);
+    if (allocators_.size() <= static_cast<size_t>(device)) {
+      allocators_.resize(device + 1);
+      memories_.resize(device + 1);
+    }
+    if (!allocators_[device]) {
+      memories_[device] = std::make_unique<CudaMemory>(device);
+      allocators_[device] = std::make_unique<CachingAllocator>(memories_[device].get());
+    }
+    return *allocators_[device];
+  }
+  std::mutex mu_;
+  std::vector<std::unique_ptr<CudaMemory>> memories_;
+  std::vector<std::unique_ptr<CachingAllocator>> allocators_;
+};
+
+const bool registered = [] {
+  // Never destroyed: tensors freed during static teardown still need their allocator.
+  static CudaBackend* backend = new CudaBackend();
+  register_device_backend(DeviceKind::CUDA, backend);
+  return true;
+}();
+
+}  // namespace
+}  // namespace mm::cuda

@@ -10,7 +10,8 @@
 //           autograd/grad/<family>.cpp
 //   arity   number of tensor inputs (-1: variable, e.g. cat)
 //   grad    Diff: differentiable in its floating inputs; NoDiff: no gradient (SPEC's "nd": integer
-//           outputs, masks, random draws, creation)
+//           outputs, masks, random draws, creation; and the <op>_backward kernels, which are run —
+//           and so tested — by their forward op's gradient checks)
 //   impl    Kernel: has its own CPU and CUDA kernels; Composite: written with other ops (so it runs on
 //           every backend those ops run on); View: metadata only, shares storage
 //

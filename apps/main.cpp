@@ -1,1 +1,56 @@
-int main() { return 0; }
+// mmalign: the command-line program (CLI11). Each subcommand parses its options and calls one
+// function in apps/cmd_*.cpp, which calls the library. Exit codes: 0 success, 1 runtime error
+// (message on stderr), 2 usage error.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "apps/commands.h"
+#include "runtime/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"mmalign: image-text alignment training in C++/CUDA"};
+  app.require_subcommand(1);
+
+  mm::app::GradcheckArgs gc;
+  auto* gradcheck = app.add_subcommand("gradcheck", "check analytic gradients against finite differences (f64)");
+  auto* g_op = gradcheck->add_option("--op", gc.op, "one op of the op table (see --list)");
+  auto* g_all = gradcheck->add_flag("--all", gc.all, "every differentiable op");
+  auto* g_mod = gradcheck->add_option("--module", gc.module, "an nn module (none registered yet)");
+  auto* g_model = gradcheck->add_option("--model", gc.model, "a model (none registered yet)");
+  auto* g_list = gradcheck->add_flag("--list", gc.list, "list the differentiable ops and their case counts");
+  gradcheck->add_flag("--json", gc.json, "print one JSON object on stdout");
+  g_op->excludes(g_all)->excludes(g_mod)->excludes(g_model)->excludes(g_list);
+  g_all->excludes(g_mod)->excludes(g_model)->excludes(g_list);
+  g_mod->excludes(g_model)->excludes(g_list);
+  g_model->excludes(g_list);
+
+  mm::app::DemoArgs demo;
+  auto* demo_cmd = app.add_subcommand("demo", "fit a small MLP with autograd on a synthetic task, printing the loss");
+  demo_cmd->add_option("--steps", demo.steps, "optimisation steps")->check(CLI::Range(1, 1000000));
+  demo_cmd->add_option("--threads", demo.threads, "CPU threads (0: default)")->check(CLI::Range(0, 256));
+  demo_cmd->add_option("--seed", demo.seed, "random seed");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  try {
+    if (gradcheck->parsed()) {
+      if (gc.op.empty() && !gc.all && gc.module.empty() && gc.model.empty() && !gc.list) {
+        std::cerr << "mmalign gradcheck: give one of --op NAME, --all, --module NAME, --model NAME, --list\n";
+        return 2;
+      }
+      return mm::app::run_gradcheck(gc);
+    }
+    if (demo_cmd->parsed()) return mm::app::run_demo(demo);
+  } catch (const mm::Error& e) {
+    std::cerr << "mmalign: " << mm::error_kind_name(e.kind()) << ": " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "mmalign: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 2;
+}

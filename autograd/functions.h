@@ -3,7 +3,10 @@
 #pragma once
 
 #include "autograd/engine.h"
+#include "autograd/grad/conv.h"
 #include "autograd/grad/elementwise.h"
 #include "autograd/grad/reduce.h"
 #include "autograd/grad/shape.h"
 #include "autograd/grad_mode.h"
+#include "autograd/grad/creation.h"
+#include "autograd/grad/shape_copy.h"

@@ -5,7 +5,8 @@
 
 namespace mm::ops {
 
-void copy_(Tensor& dst, const Tensor& src) {
+void copy_(const Tensor& dst_handle, const Tensor& src) {
+  Tensor dst = dst_handle;
   MM_CHECK(dst.defined() && src.defined(), Value, "copy", "undefined tensor");
   MM_CHECK(dst.shape() == src.shape(), Shape, "copy", "destination ", shape_str(dst.shape()), " and source ",
            shape_str(src.shape()), " differ");
@@ -52,9 +53,10 @@ Tensor to_device(const Tensor& t, Device device) {
   return out;
 }
 
-void fill_(Tensor& t, double value) {
+void fill_(const Tensor& t, double value) {
   if (t.numel() == 0) return;
-  kernel<FillKernel>(OpId::full, t.device())(t, value);
+  Tensor dst = t;
+  kernel<FillKernel>(OpId::full, t.device())(dst, value);
 }
 
 Tensor full(const Shape& shape, double value, DType dtype, Device device) {

@@ -5,12 +5,12 @@
 
 namespace mm::ops {
 
-// dst ← src (same shape; any dtypes, strides and devices).
-void copy_(Tensor& dst, const Tensor& src);
+// dst ← src (same shape; any dtypes, strides and devices). dst is a handle: its memory is written.
+void copy_(const Tensor& dst, const Tensor& src);
 Tensor contiguous(const Tensor& t);  // returns t itself when already contiguous
 Tensor to_dtype(const Tensor& t, DType dtype);  // returns t itself when the dtype matches
 Tensor to_device(const Tensor& t, Device device);
-void fill_(Tensor& t, double value);
+void fill_(const Tensor& t, double value);
 Tensor full(const Shape& shape, double value, DType dtype = DType::F32, Device device = kCPU);
 Tensor zeros(const Shape& shape, DType dtype = DType::F32, Device device = kCPU);
 Tensor ones(const Shape& shape, DType dtype = DType::F32, Device device = kCPU);

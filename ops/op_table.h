@@ -124,9 +124,13 @@
   X(addmm, linalg, 3, Diff, Composite)                        \
   /* normalisation and softmax */                             \
   X(softmax, softmax, 1, Diff, Kernel)                        \
+  X(softmax_backward, softmax, 2, NoDiff, Kernel)             \
   X(log_softmax, softmax, 1, Diff, Kernel)                    \
+  X(log_softmax_backward, softmax, 2, NoDiff, Kernel)         \
   X(layer_norm, norm, 3, Diff, Kernel)                        \
+  X(layer_norm_backward, norm, 3, NoDiff, Kernel)             \
   X(batch_norm, norm, 5, Diff, Kernel)                        \
+  X(batch_norm_backward, norm, 3, NoDiff, Kernel)             \
   /* losses and distances */                                  \
   X(cross_entropy, loss, 2, Diff, Composite)                  \
   X(nll_loss, loss, 2, Diff, Composite)                       \
@@ -137,9 +141,13 @@
   X(cdist, loss, 2, Diff, Composite)                          \
   /* convolution and pooling */                               \
   X(conv2d, conv, 3, Diff, Kernel)                            \
+  X(conv2d_backward, conv, 3, NoDiff, Kernel)                 \
   X(max_pool2d, pool, 1, Diff, Kernel)                        \
+  X(max_pool2d_backward, pool, 2, NoDiff, Kernel)             \
   X(avg_pool2d, pool, 1, Diff, Kernel)                        \
+  X(avg_pool2d_backward, pool, 1, NoDiff, Kernel)             \
   X(adaptive_avg_pool2d, pool, 1, Diff, Kernel)               \
+  X(adaptive_avg_pool2d_backward, pool, 1, NoDiff, Kernel)    \
   /* other neural ops */                                      \
   X(embedding, index, 2, Diff, Composite)                     \
   X(dropout, nn, 1, Diff, Composite)                          \

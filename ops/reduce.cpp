@@ -48,6 +48,67 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
   return to_dtype(r, dt);
 }
 
+namespace {
+
+// Extreme-value reductions compare in the input's own type where a kernel exists: bool compares as
+// u8, f16/bf16 as f32 (exact: every f16/bf16 value is an f32), then the result is converted back.
+DType extreme_compute_dtype(DType t) {
+  if (t == DType::Bool) return DType::U8;
+  if (t == DType::F16 || t == DType::BF16) return DType::F32;
+  return t;
+}
+
+// Shared by max/min/amax/amin/argmax/argmin: validates, allocates keep_shape outputs, runs the
+// kernel and views the results in out_shape.
+std::pair<Tensor, Tensor> extreme(OpId op, const Tensor& x, const std::vector<int64_t>& dims, bool keepdim,
+                                  bool want_values, bool want_indices) {
+  const char* name = op_name(op);
+  MM_CHECK(x.defined(), Value, name, "undefined input");
+  ReduceGeometry geo = reduce_geometry(x, dims, keepdim, name);
+  for (int64_t d : geo.dims)
+    MM_CHECK(x.shape()[d] != 0, Shape, name, "cannot reduce over dimension ", d, " of size 0 (input ",
+             shape_str(x.shape()), "): the ", name, " of no elements is undefined");
+  DType compute = extreme_compute_dtype(x.dtype());
+  Tensor xin = to_dtype(x, compute);
+  Tensor values = want_values ? Tensor::empty(geo.keep_shape, compute, x.device()) : Tensor();
+  Tensor indices = want_indices ? Tensor::empty(geo.keep_shape, DType::I64, x.device()) : Tensor();
+  if (shape_numel(geo.keep_shape) > 0)
+    kernel<ReduceKernel>(op, x.device())(op, xin, geo, values, want_indices ? &indices : nullptr);
+  auto as_out = [&](const Tensor& t) {
+    return Tensor::make_view(t.storage(), geo.out_shape, contiguous_strides(geo.out_shape), 0, t.dtype());
+  };
+  std::pair<Tensor, Tensor> r;
+  if (want_values) r.first = to_dtype(as_out(values), x.dtype());
+  if (want_indices) r.second = as_out(indices);
+  return r;
+}
+
+}  // namespace
+
+std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim) {
+  return extreme(OpId::max, x, {dim}, keepdim, true, true);
+}
+std::pair<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim) {
+  return extreme(OpId::min, x, {dim}, keepdim, true, true);
+}
+Tensor max(const Tensor& x) { return extreme(OpId::max, x, {}, false, true, false).first; }
+Tensor min(const Tensor& x) { return extreme(OpId::min, x, {}, false, true, false).first; }
+Tensor amax(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  return extreme(OpId::amax, x, dims, keepdim, true, false).first;
+}
+Tensor amin(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  return extreme(OpId::amin, x, dims, keepdim, true, false).first;
+}
+Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
+  return extreme(OpId::argmax, x, {dim}, keepdim, false, true).second;
+}
+Tensor argmin(const Tensor& x, int64_t dim, bool keepdim) {
+  return extreme(OpId::argmin, x, {dim}, keepdim, false, true).second;
+}
+// Over all dims, the position inside the reduced sub-space is the row-major flat index.
+Tensor argmax(const Tensor& x) { return extreme(OpId::argmax, x, {}, false, false, true).second; }
+Tensor argmin(const Tensor& x) { return extreme(OpId::argmin, x, {}, false, false, true).second; }
+
 Tensor sum_to(const Tensor& g, const Shape& shape) {
   if (g.shape() == shape) return g;
   int64_t lead = g.dim() - static_cast<int64_t>(shape.size());

@@ -2,6 +2,7 @@
 // Composite reductions (mean, logsumexp, var, std, norm) are written with these in autograd/.
 #pragma once
 
+#include <utility>
 #include <vector>
 
 #include "ops/kernels.h"
@@ -19,7 +20,8 @@ struct ReduceGeometry {
 // dims empty = reduce over all dimensions.
 ReduceGeometry reduce_geometry(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim, const char* op);
 
-// values: contiguous, keep_shape, dtype per op; indices (i64, keep_shape) only for max/min/argmax/argmin.
+// values: contiguous, keep_shape, dtype per op (undefined for argmax/argmin); indices (i64,
+// keep_shape: the row-major position inside the reduced sub-space) only for max/min/argmax/argmin.
 using ReduceKernel = void (*)(OpId op, const Tensor& x, const ReduceGeometry& geo, Tensor& values, Tensor* indices);
 
 namespace ops {
@@ -27,6 +29,23 @@ namespace ops {
 Tensor sum(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
 // Reduces `g` (broadcast result) back to `shape` by summing broadcast dimensions. Central to autograd.
 Tensor sum_to(const Tensor& g, const Shape& shape);
+
+// Extreme values keep the input dtype. A NaN is the maximum and the minimum (NaN propagates); on
+// ties the first occurrence wins. Reducing over a zero-size dimension is an error (no identity).
+// max/min over one dim: (values, i64 indices along dim).
+std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim = false);
+std::pair<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim = false);
+// Over all elements: a 0-d tensor.
+Tensor max(const Tensor& x);
+Tensor min(const Tensor& x);
+// Values only, over any set of dims (empty = all).
+Tensor amax(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
+Tensor amin(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
+// i64 positions along dim; without dim: the position in the flattened (row-major) tensor.
+Tensor argmax(const Tensor& x, int64_t dim, bool keepdim = false);
+Tensor argmin(const Tensor& x, int64_t dim, bool keepdim = false);
+Tensor argmax(const Tensor& x);
+Tensor argmin(const Tensor& x);
 }  // namespace ops
 
 }  // namespace mm

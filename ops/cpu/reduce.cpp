@@ -1,7 +1,17 @@
-// CPU reduction driver. For each output element we walk the reduced sub-space of the input; the
-// output elements are split across threads. When there are fewer outputs than threads (a full
-// reduction), the reduced range is cut into a fixed number of chunks whose partials are merged in
-// chunk order, so the result is bitwise identical whatever the thread count.
+// CPU reduction driver. Three loops, chosen from the shapes alone (never from the thread count, so
+// a result is bitwise identical whatever the number of threads):
+//
+//  * outer-dims path — contiguous input whose innermost dims are kept, e.g. sum over dim 0 of
+//    [B, D] (bias gradients) or over dims (0, 1) of [B, T, D]. Walking each output's reduced
+//    elements would jump D elements per step; instead we stream the input row by row and accumulate
+//    into a block of per-column accumulators, so every load is unit-stride and the column loop
+//    vectorises. Each column is still accumulated in row order, however the columns are split.
+//  * per-output path — many outputs: the outputs are split across threads and each walks its
+//    reduced sub-space; unit-stride runs use several accumulator lanes (breaks the add latency chain
+//    and lets the compiler vectorise; the lanes are merged in a fixed order).
+//  * chunked path — few outputs, long reductions (a full sum): the reduced range is cut into a
+//    fixed number of chunks whose partials are merged in chunk order.
+#include <utility>
 #include <vector>
 
 #include "ops/common/broadcast.h"
@@ -12,30 +22,40 @@
 namespace mm::cpu {
 namespace {
 
+// Where a reduction writes: values (may be null for argmax/argmin) and indices (only for reducers
+// that track a position, when requested).
+template <typename R, typename T>
+struct ReduceOut {
+  T* values = nullptr;
+  int64_t* indices = nullptr;
+  void write(int64_t o, const typename R::Acc& a) const {
+    if (values) values[o] = R::value(a);
+    if constexpr (requires { R::index(a); }) {
+      if (indices) indices[o] = R::index(a);
+    }
+  }
+};
+
+// Splits the input's dims into kept (outer, in output order) and reduced (inner) iteration spaces.
+// Only dims < `end` take part (the outer-dims path handles the trailing kept block itself).
 struct ReducePlan {
-  StridedIndexer<1> outer;  // over kept dims of the input (output order)
-  StridedIndexer<1> inner;  // over reduced dims of the input
+  StridedIndexer<1> outer;
+  StridedIndexer<1> inner;
   int64_t num_out = 1;
   int64_t num_inner = 1;
 };
 
-ReducePlan make_plan(const Tensor& x, const ReduceGeometry& geo) {
+ReducePlan make_plan(const Tensor& x, const ReduceGeometry& geo, int64_t end) {
   ReducePlan p;
-  // Build explicit (size, stride) lists, then let make_indexer's merging logic collapse them by
-  // viewing them as tensors over the input's storage.
   Shape osz, isz;
   Strides ost, ist;
   std::vector<bool> reduced(x.dim(), false);
   for (int64_t d : geo.dims) reduced[d] = true;
-  for (int64_t d = 0; d < x.dim(); ++d) {
-    if (reduced[d]) {
-      isz.push_back(x.shape()[d]);
-      ist.push_back(x.strides()[d]);
-    } else {
-      osz.push_back(x.shape()[d]);
-      ost.push_back(x.strides()[d]);
-    }
+  for (int64_t d = 0; d < end; ++d) {
+    (reduced[d] ? isz : osz).push_back(x.shape()[d]);
+    (reduced[d] ? ist : ost).push_back(x.strides()[d]);
   }
+  // make_indexer collapses mergeable dims when it sees the (size, stride) lists as tensor views.
   Tensor ov = Tensor::make_view(x.storage(), osz, ost, x.offset(), x.dtype());
   Tensor iv = Tensor::make_view(x.storage(), isz, ist, x.offset(), x.dtype());
   p.outer = make_indexer<1>(osz, {&ov}, "reduce");
@@ -45,32 +65,106 @@ ReducePlan make_plan(const Tensor& x, const ReduceGeometry& geo) {
   return p;
 }
 
-// Reduces inner elements [b, e) of the output element whose input base pointer is `base`.
+// Reduces inner elements [b, e) of the output whose input base pointer is `base`. Positions passed
+// to combine are linear indices into the reduced sub-space (what argmax returns).
 template <typename R, typename T>
 typename R::Acc reduce_range(const T* base, const StridedIndexer<1>& inner, int64_t b, int64_t e,
                              typename R::Acc acc) {
+  using Acc = typename R::Acc;
+  constexpr int kLanes = 8;
   int64_t pos = b;
   for_each_run<1>(inner, b, e, [&](const int64_t* off, const int64_t* s, int64_t cnt) {
     const T* p = base + off[0];
-    for (int64_t j = 0; j < cnt; ++j) acc = R::combine(acc, p[j * s[0]], pos + j);
+    int64_t j = 0;
+    if (s[0] == 1 && cnt >= 2 * kLanes) {
+      Acc lane[kLanes];
+      for (int k = 0; k < kLanes; ++k) lane[k] = R::identity();
+      for (; j + kLanes <= cnt; j += kLanes)
+        for (int k = 0; k < kLanes; ++k) lane[k] = R::combine(lane[k], p[j + k], pos + j + k);
+      for (int k = 0; k < kLanes; ++k) acc = R::merge(acc, lane[k]);
+    }
+    for (; j < cnt; ++j) acc = R::combine(acc, p[j * s[0]], pos + j);
     pos += cnt;
   });
   return acc;
 }
 
+// The outer-dims path (see the file comment). Returns false when it does not apply.
 template <typename R, typename T>
-void reduce_values(const Tensor& x, const ReduceGeometry& geo, Tensor& values) {
+bool reduce_outer_dims(const Tensor& x, const ReduceGeometry& geo, const ReduceOut<R, T>& out) {
   using Acc = typename R::Acc;
-  ReducePlan p = make_plan(x, geo);
+  constexpr int64_t kCols = 256;  // accumulators per block: 2 KiB of doubles, stays in L1
+  if (!x.is_contiguous() || geo.dims.empty()) return false;
+  int64_t last = geo.dims.back();
+  if (last == x.dim() - 1) return false;
+  int64_t cols = 1;  // the trailing block of kept dims, contiguous in input and output
+  for (int64_t d = last + 1; d < x.dim(); ++d) cols *= x.shape()[d];
+  if (cols < 16) return false;  // narrow rows: the per-output loop does as well
+  ReducePlan p = make_plan(x, geo, last + 1);
+  const int64_t rows = p.num_inner;
+  const int64_t blocks = (cols + kCols - 1) / kCols;
+  const int64_t items = p.num_out * blocks;
+  // Few (prefix, column block) items but many rows: also cut the rows into a fixed number of chunks
+  // (from the shape only) and merge their partial accumulators in chunk order.
+  const int64_t rchunks = items >= 16 ? 1 : reduction_chunks(rows * std::min(cols, kCols), kGrain);
+  std::vector<Acc> partial(rchunks > 1 ? static_cast<size_t>(items * rchunks * kCols) : 0);
   const T* xb = x.data<T>();
-  T* out = values.data<T>();
-  if (p.num_out >= 4 * num_threads() || p.num_inner < kGrain) {
+
+  // Task t = (item, row chunk): accumulates rows [r0, r1) of its column block into acc; returns where
+  // the block's outputs start and how many columns it has.
+  auto run_task = [&](int64_t t, Acc* acc) -> std::pair<int64_t, int64_t> {
+    int64_t item = t / rchunks, rc = t % rchunks;
+    int64_t po = item / blocks, c0 = (item % blocks) * kCols, cn = std::min(kCols, cols - c0);
+    int64_t r0 = rows * rc / rchunks, r1 = rows * (rc + 1) / rchunks;
+    int64_t base[1];
+    p.outer.offsets(po, base);
+    for (int64_t c = 0; c < cn; ++c) acc[c] = R::identity();
+    int64_t r = r0;
+    for_each_run<1>(p.inner, r0, r1, [&](const int64_t* off, const int64_t* s, int64_t cnt) {
+      for (int64_t j = 0; j < cnt; ++j, ++r) {
+        const T* row = xb + base[0] + off[0] + j * s[0] + c0;
+        for (int64_t c = 0; c < cn; ++c) acc[c] = R::combine(acc[c], row[c], r);
+      }
+    });
+    return {po * cols + c0, cn};
+  };
+
+  parallel_for(0, items * rchunks, std::max<int64_t>(1, kGrain / (rows / rchunks * kCols + 1)),
+               [&](int64_t tb, int64_t te) {
+                 std::vector<Acc> local(kCols);
+                 for (int64_t t = tb; t < te; ++t) {
+                   Acc* acc = rchunks > 1 ? &partial[static_cast<size_t>(t * kCols)] : local.data();
+                   auto [o0, cn] = run_task(t, acc);
+                   if (rchunks == 1)
+                     for (int64_t c = 0; c < cn; ++c) out.write(o0 + c, acc[c]);
+                 }
+               });
+  if (rchunks > 1) {
+    for (int64_t item = 0; item < items; ++item) {
+      int64_t po = item / blocks, c0 = (item % blocks) * kCols, cn = std::min(kCols, cols - c0);
+      for (int64_t c = 0; c < cn; ++c) {
+        Acc a = partial[static_cast<size_t>(item * rchunks * kCols + c)];
+        for (int64_t rc = 1; rc < rchunks; ++rc) a = R::merge(a, partial[static_cast<size_t>((item * rchunks + rc) * kCols + c)]);
+        out.write(po * cols + c0 + c, a);
+      }
+    }
+  }
+  return true;
+}
+
+template <typename R, typename T>
+void reduce_loop(const Tensor& x, const ReduceGeometry& geo, const ReduceOut<R, T>& out) {
+  using Acc = typename R::Acc;
+  if (reduce_outer_dims<R, T>(x, geo, out)) return;
+  ReducePlan p = make_plan(x, geo, x.dim());
+  const T* xb = x.data<T>();
+  if (p.num_out >= 16 || p.num_inner < kGrain) {
     parallel_for(0, p.num_out, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, p.num_inner)),
                  [&](int64_t ob, int64_t oe) {
                    int64_t off[1];
                    for (int64_t o = ob; o < oe; ++o) {
                      p.outer.offsets(o, off);
-                     out[o] = R::value(reduce_range<R, T>(xb + off[0], p.inner, 0, p.num_inner, R::identity()));
+                     out.write(o, reduce_range<R, T>(xb + off[0], p.inner, 0, p.num_inner, R::identity()));
                    }
                  });
     return;
@@ -89,23 +183,46 @@ void reduce_values(const Tensor& x, const ReduceGeometry& geo, Tensor& values) {
     });
     Acc acc = partial[o * chunks];
     for (int64_t c = 1; c < chunks; ++c) acc = R::merge(acc, partial[o * chunks + c]);
-    out[o] = R::value(acc);
+    out.write(o, acc);
   }
 }
 
+template <typename R, typename T>
+void run(const Tensor& x, const ReduceGeometry& geo, Tensor& values, Tensor* indices) {
+  ReduceOut<R, T> out;
+  out.values = values.defined() ? values.data<T>() : nullptr;
+  out.indices = indices != nullptr ? indices->data<int64_t>() : nullptr;
+  reduce_loop<R, T>(x, geo, out);
+}
+
 void reduce_kernel(OpId op, const Tensor& x, const ReduceGeometry& geo, Tensor& values, Tensor* indices) {
-  (void)indices;
+  const char* name = op_name(op);
   switch (op) {
     case OpId::sum:
-      MM_DISPATCH_NUMERIC(x.dtype(), "sum", [&] { reduce_values<SumReducer<scalar_t>, scalar_t>(x, geo, values); });
-      return;
+      return MM_DISPATCH_NUMERIC(x.dtype(), name, [&] { run<SumReducer<scalar_t>, scalar_t>(x, geo, values, nullptr); });
+    case OpId::max:
+    case OpId::argmax:
+      return MM_DISPATCH_NUMERIC(x.dtype(), name, [&] { run<MaxReducer<scalar_t>, scalar_t>(x, geo, values, indices); });
+    case OpId::min:
+    case OpId::argmin:
+      return MM_DISPATCH_NUMERIC(x.dtype(), name, [&] { run<MinReducer<scalar_t>, scalar_t>(x, geo, values, indices); });
+    case OpId::amax:
+      return MM_DISPATCH_NUMERIC(x.dtype(), name, [&] { run<AMaxReducer<scalar_t>, scalar_t>(x, geo, values, nullptr); });
+    case OpId::amin:
+      return MM_DISPATCH_NUMERIC(x.dtype(), name, [&] { run<AMinReducer<scalar_t>, scalar_t>(x, geo, values, nullptr); });
     default:
-      fail(ErrorKind::NotImplemented, op_name(op), "no CPU reduction");
+      fail(ErrorKind::NotImplemented, name, "no CPU reduction");
   }
 }
 
 }  // namespace
 
 MM_REGISTER_KERNEL(sum, CPU, &reduce_kernel);
+MM_REGISTER_KERNEL(max, CPU, &reduce_kernel);
+MM_REGISTER_KERNEL(min, CPU, &reduce_kernel);
+MM_REGISTER_KERNEL(amax, CPU, &reduce_kernel);
+MM_REGISTER_KERNEL(amin, CPU, &reduce_kernel);
+MM_REGISTER_KERNEL(argmax, CPU, &reduce_kernel);
+MM_REGISTER_KERNEL(argmin, CPU, &reduce_kernel);
 
 }  // namespace mm::cpu

@@ -1,0 +1,21 @@
+// The subcommands of the mmalign program. apps/ only parses arguments and calls the library.
+#pragma once
+
+#include <string>
+
+namespace mm::app {
+
+struct GradcheckArgs {
+  std::string op, module, model;
+  bool all = false, list = false, json = false;
+};
+int run_gradcheck(const GradcheckArgs& args);
+
+struct DemoArgs {
+  int steps = 300;
+  int threads = 0;  // 0: library default
+  uint64_t seed = 0;
+};
+int run_demo(const DemoArgs& args);
+
+}  // namespace mm::app

@@ -2,6 +2,7 @@
 // cudaMemcpyAsync on the current stream followed by a stream synchronisation (host-visible results).
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "runtime/cuda/cuda_check.h"
@@ -46,7 +47,14 @@ struct CudaMemory : DeviceMemoryInterface {
 
 class CudaBackend : public DeviceBackend {
  public:
-  void* allocate(size_t nbytes, int device) override { return allocator(device).allocate(nbytes); }
+  void* allocate(size_t nbytes, int device) override {
+    // Without this check a machine with the toolkit but no GPU would report "out of memory".
+    int n = device_count();
+    MM_CHECK(device < n, Device, "cuda", n == 0 ? "no CUDA device is available on this machine"
+                                                : "device cuda:" + std::to_string(device) + " does not exist (" +
+                                                      std::to_string(n) + " devices)");
+    return allocator(device).allocate(nbytes);
+  }
   void deallocate(void* ptr, int device) override { allocator(device).deallocate(ptr); }
   void copy(void* dst, Device dst_dev, const void* src, Device src_dev, size_t n) override {
     cudaMemcpyKind kind = dst_dev.is_cpu() ? cudaMemcpyDeviceToHost

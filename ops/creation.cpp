@@ -91,7 +91,9 @@ Tensor random_float(OpId op, const Shape& shape, DType dtype, Device device, Gen
                                              : draw_blocks<NormalF32Draw>(n);
   uint64_t offset = 0;
   const uint64_t seed = generator(gen).reserve(blocks, offset);
-  kernel<RandomKernel>(op, device)(op, seed, offset, out);
+  // Significand bits of the requested dtype (f16 11, bf16 8) for rand; f32 keeps all 24.
+  const int bits = dtype == DType::F16 ? 11 : dtype == DType::BF16 ? 8 : 24;
+  kernel<RandomKernel>(op, device)(op, seed, offset, bits, out);
   return to_dtype(out, dtype);
 }
 }  // namespace

@@ -20,7 +20,10 @@ using EyeKernel = void (*)(Tensor& out);
 // out bool [rows, cols]; op is tril_mask or triu_mask.
 using TriMaskKernel = void (*)(OpId op, int64_t diagonal, Tensor& out);
 // op rand or randn; out f32/f64; element i from the Philox stream (seed, blocks from offset).
-using RandomKernel = void (*)(OpId op, uint64_t seed, uint64_t offset, Tensor& out);
+// rand into f32 keeps only the top `uniform_bits` (<= 24) bits of each uniform, so that f16 (11)
+// and bf16 (8) results, converted from it, are exact and stay below 1 (rounding to 16 bits could
+// otherwise turn 1 - 2^-24 into 1.0).
+using RandomKernel = void (*)(OpId op, uint64_t seed, uint64_t offset, int uniform_bits, Tensor& out);
 // out i64: low + floor(u * range), u a 53-bit uniform double; 1 <= range <= 2^53.
 using RandintKernel = void (*)(uint64_t seed, uint64_t offset, int64_t low, int64_t range, Tensor& out);
 // out f32/f64: 1 where u_i < p_i else 0. p (same dtype, contiguous, out's numel) or, when null,

@@ -109,6 +109,15 @@ struct StoreEmit {
   MM_HOST_DEVICE void operator()(int64_t i, T v) const { out[i] = v; }
 };
 
+// rand for f16/bf16: the f32 uniform k*2^-24 truncated to `bits` bits, floor(u*2^bits)*2^-bits.
+// Every step is exact in float, and the result (m/2^bits, m < 2^bits) converts exactly to the
+// 16-bit type, so it stays in [0, 1).
+struct TruncatedUniformEmit {
+  float* out;
+  float scale;  // 2^bits
+  MM_HOST_DEVICE void operator()(int64_t i, float u) const { out[i] = ::floorf(u * scale) / scale; }
+};
+
 // randint: low + floor(u * range) from a 53-bit uniform double u in [0,1). The front end limits
 // range to 2^53, where u*range is exact up to one rounding; the relative bias of this map is at most
 // range/2^53 (each integer receives floor or ceil of 2^53/range of the 2^53 equally likely u).

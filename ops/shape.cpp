@@ -102,7 +102,11 @@ Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
 
 Tensor transpose(const Tensor& x, int64_t d0, int64_t d1) {
   int64_t n = x.dim();
-  if (n == 0) return with_geometry(x, {}, {}, x.offset());
+  if (n == 0) {  // a 0-d tensor accepts dims 0 and -1 only (wrap_dim checks), like PyTorch
+    wrap_dim(d0, 0, "transpose");
+    wrap_dim(d1, 0, "transpose");
+    return with_geometry(x, {}, {}, x.offset());
+  }
   d0 = wrap_dim(d0, n, "transpose");
   d1 = wrap_dim(d1, n, "transpose");
   Shape s = x.shape();
@@ -157,6 +161,7 @@ Tensor expand(const Tensor& x, const Shape& shape) {
     }
     int64_t cur = x.shape()[i - lead];
     int64_t want = shape[i] == -1 ? cur : shape[i];
+    MM_CHECK(want >= 0, Shape, "expand", "invalid size ", shape[i], " in ", shape_str(shape));
     MM_CHECK(cur == want || cur == 1, Shape, "expand", "cannot expand ", shape_str(x.shape()), " to ",
              shape_str(shape), " (dimension ", i, ": ", cur, " vs ", want, ")");
     s[i] = want;
@@ -166,7 +171,10 @@ Tensor expand(const Tensor& x, const Shape& shape) {
 }
 
 Tensor squeeze(const Tensor& x, int64_t dim) {
-  if (x.dim() == 0) return with_geometry(x, {}, {}, x.offset());
+  if (x.dim() == 0) {
+    wrap_dim(dim, 0, "squeeze");  // only 0 and -1 are valid
+    return with_geometry(x, {}, {}, x.offset());
+  }
   dim = wrap_dim(dim, x.dim(), "squeeze");
   if (x.shape()[dim] != 1) return with_geometry(x, x.shape(), x.strides(), x.offset());
   Shape s = x.shape();

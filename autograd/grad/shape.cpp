@@ -60,6 +60,7 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t s
 
 Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
   MM_CHECK(length >= 0, Value, "narrow", "length must be non-negative, got ", length);
+  MM_CHECK(x.dim() > 0, Shape, "narrow", "cannot narrow a 0-d tensor");
   int64_t d = wrap_dim(dim, x.dim(), "narrow");
   int64_t s = start < 0 ? start + x.shape()[d] : start;
   MM_CHECK(s >= 0 && s + length <= x.shape()[d], Index, "narrow", "range [", s, ", ", s + length,

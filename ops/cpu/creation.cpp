@@ -2,6 +2,9 @@
 // iterate over Philox blocks, not elements: each block is evaluated once and yields kPerBlock
 // consecutive elements (ops/creation_functors.h), so the partition into threads cannot change any
 // value — every element depends only on (seed, offset, its index).
+#include <algorithm>
+#include <cmath>
+
 #include "ops/cpu/loops.h"
 #include "ops/creation.h"
 #include "ops/creation_functors.h"
@@ -54,12 +57,13 @@ void for_each_draw(uint64_t seed, uint64_t offset, int64_t n, const Emit& emit) 
   });
 }
 
-void random_kernel(OpId op, uint64_t seed, uint64_t offset, Tensor& out) {
+void random_kernel(OpId op, uint64_t seed, uint64_t offset, int uniform_bits, Tensor& out) {
   const int64_t n = out.numel();
   const bool f64 = out.dtype() == DType::F64;
   if (op == OpId::rand) {
     if (f64) for_each_draw<UniformF64Draw>(seed, offset, n, StoreEmit<double>{out.data<double>()});
-    else for_each_draw<UniformF32Draw>(seed, offset, n, StoreEmit<float>{out.data<float>()});
+    else if (uniform_bits >= 24) for_each_draw<UniformF32Draw>(seed, offset, n, StoreEmit<float>{out.data<float>()});
+    else for_each_draw<UniformF32Draw>(seed, offset, n, TruncatedUniformEmit{out.data<float>(), std::ldexp(1.0f, uniform_bits)});
   } else {
     if (f64) for_each_draw<NormalF64Draw>(seed, offset, n, StoreEmit<double>{out.data<double>()});
     else for_each_draw<NormalF32Draw>(seed, offset, n, StoreEmit<float>{out.data<float>()});

@@ -1,6 +1,8 @@
 // CUDA kernels of the creation ops: grid-stride loops over output elements (arange, eye, masks) or
 // over Philox blocks (random ops), calling the same functors as the CPU loops
 // (ops/creation_functors.h), so both backends produce the same values for the same generator state.
+#include <cmath>
+
 #include "ops/creation.h"
 #include "ops/creation_functors.h"
 #include "runtime/cuda/launch.h"
@@ -84,12 +86,13 @@ void launch_draws(uint64_t seed, uint64_t offset, int64_t n, const char* op, Emi
   launch(draw_kernel<Draw, Emit>, blocks_for(blocks, kThreads), dim3(kThreads), 0, op, seed, offset, n, blocks, emit);
 }
 
-void random_kernel(OpId op, uint64_t seed, uint64_t offset, Tensor& out) {
+void random_kernel(OpId op, uint64_t seed, uint64_t offset, int uniform_bits, Tensor& out) {
   const int64_t n = out.numel();
   const bool f64 = out.dtype() == DType::F64;
   if (op == OpId::rand) {
     if (f64) launch_draws<UniformF64Draw>(seed, offset, n, "rand", StoreEmit<double>{out.data<double>()});
-    else launch_draws<UniformF32Draw>(seed, offset, n, "rand", StoreEmit<float>{out.data<float>()});
+    else if (uniform_bits >= 24) launch_draws<UniformF32Draw>(seed, offset, n, "rand", StoreEmit<float>{out.data<float>()});
+    else launch_draws<UniformF32Draw>(seed, offset, n, "rand", TruncatedUniformEmit{out.data<float>(), std::ldexp(1.0f, uniform_bits)});
   } else {
     if (f64) launch_draws<NormalF64Draw>(seed, offset, n, "randn", StoreEmit<double>{out.data<double>()});
     else launch_draws<NormalF32Draw>(seed, offset, n, "randn", StoreEmit<float>{out.data<float>()});

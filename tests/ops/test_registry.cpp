@@ -46,7 +46,7 @@ TEST(Registry, EveryOpHasAForwardCase) {
     EXPECT_NO_THROW(op_by_name(c.op)) << "forward case names unknown op " << c.op;
     covered.insert(c.op);
   }
-  for (const OpInfo& op : all_ops())
+  for (const OpInfo& op : all_ops()) {
     std::string n = op.name;
     // Backward kernels (unary_backward, conv2d_backward, ...) are tested through their forward op's
     // gradient checks, which run them.
@@ -54,6 +54,7 @@ TEST(Registry, EveryOpHasAForwardCase) {
     if (!is_backward_kernel) {
       EXPECT_TRUE(covered.count(op.name)) << op.name << " has no forward case (tests/common/forward/" << op.family << ".cpp)";
     }
+  }
 }
 
 TEST(Registry, EveryDifferentiableOpHasAGradcheckCase) {

@@ -5,6 +5,7 @@
 // stride-along-dim-zeroed) and add index * x.stride(dim) themselves. scatter_add walks the same
 // geometry the other way round; see scatter_add_loop for how it stays race-free and deterministic.
 #include <algorithm>
+#include <cstring>
 #include <numeric>
 #include <vector>
 
@@ -43,7 +44,13 @@ void gather_kernel(const Tensor& x, int64_t dim, const Tensor& index, Tensor& ou
       T* o = op + off[0];
       const int64_t* i = ip + off[1];
       const T* s = xp + off[2];
-      for (int64_t k = 0; k < cnt; ++k) o[k * st[0]] = s[k * st[2] + i[k * st[1]] * xstride];
+      if (st[1] == 0) {  // one index for the whole run (index_select, embedding): a row copy
+        const T* row = s + i[0] * xstride;
+        if (st[0] == 1 && st[2] == 1) std::memcpy(o, row, static_cast<size_t>(cnt) * sizeof(T));
+        else for (int64_t k = 0; k < cnt; ++k) o[k * st[0]] = row[k * st[2]];
+      } else {
+        for (int64_t k = 0; k < cnt; ++k) o[k * st[0]] = s[k * st[2] + i[k * st[1]] * xstride];
+      }
     });
   });
 }
@@ -75,7 +82,16 @@ void scatter_add_loop(Tensor& out, int64_t dim, const Tensor& index, const Tenso
         T* o = op + off[0];
         const int64_t* i = ip + off[1];
         const T* s = sp + off[2];
-        for (int64_t k = 0; k < cnt; ++k) o[k * st[0] + i[k * st[1]] * ostride] += s[k * st[2]];
+        if (st[1] == 0) {  // one index for the whole run (index_add, embedding backward): a row add
+          T* __restrict__ row = o + i[0] * ostride;
+          if (st[0] == 1 && st[2] == 1) {
+            for (int64_t k = 0; k < cnt; ++k) row[k] += s[k];
+          } else {
+            for (int64_t k = 0; k < cnt; ++k) row[k * st[0]] += s[k * st[2]];
+          }
+        } else {
+          for (int64_t k = 0; k < cnt; ++k) o[k * st[0] + i[k * st[1]] * ostride] += s[k * st[2]];
+        }
       });
   });
 }

@@ -1,32 +1,17 @@
 // Losses and distances, composed from differentiable framework ops (see loss.h for the semantics).
-// Gradients come from the parts, except for the p-norm and cdist, which record their own node so that
-// a zero vector / zero distance gets PyTorch's zero gradient instead of 0·∞ = NaN.
+// Gradients come from the parts (mm::norm gives 0 at a zero norm, as PyTorch does), except for cdist's
+// matmul form, which records its own node so that its gradient is computed from exact differences.
 #include "autograd/grad/loss.h"
 
 #include <cmath>
-#include <limits>
 
 #include "autograd/grad/elementwise.h"
+#include "autograd/grad/index.h"
+#include "autograd/grad/linalg.h"
 #include "autograd/grad/reduce.h"
 #include "autograd/grad/shape.h"
-#include "ops/common/broadcast.h"
-
-// TEMPORARY (helper "loss"): parts that need ops still being written are compiled only once their
-// headers land. These guards are removed when all have landed.
-#if __has_include("autograd/grad/softmax.h") && __has_include("autograd/grad/index.h")
-#include "autograd/grad/index.h"
 #include "autograd/grad/softmax.h"
-#define MM_LOSS_HAVE_CLASS_LOSSES 1
-#else
-#define MM_LOSS_HAVE_CLASS_LOSSES 0
-#endif
-#if __has_include("autograd/grad/linalg.h")
-#include "autograd/grad/linalg.h"
-#define MM_LOSS_HAVE_MATMUL 1
-#else
-#define MM_LOSS_HAVE_MATMUL 0
-#endif
-#define MM_LOSS_HAVE_AMAX 0
+#include "ops/common/broadcast.h"
 
 namespace mm {
 
@@ -50,61 +35,21 @@ Tensor reduce_loss(const Tensor& loss, Reduction r) {
   fail(ErrorKind::Value, "loss", "unknown reduction ", static_cast<int>(r));
 }
 
+// True when `from` broadcasts to exactly `to` (NumPy rules, `to` unchanged).
+bool broadcasts_to(const Shape& from, const Shape& to) {
+  if (from.size() > to.size()) return false;
+  for (size_t i = 0; i < from.size(); ++i) {
+    int64_t f = from[from.size() - 1 - i], t = to[to.size() - 1 - i];
+    if (f != t && f != 1) return false;
+  }
+  return true;
+}
+
 void check_floating(const Tensor& t, const char* op, const char* what) {
   MM_CHECK(t.defined(), Value, op, what, " is undefined");
   MM_CHECK(is_floating(t.dtype()), DType, op, what, " must be floating, got ", dtype_name(t.dtype()));
 }
 
-// max |x| over `dim` (an empty dim gives 0, the ∞-norm of an empty vector).
-Tensor max_abs(const Tensor& x, int64_t dim, bool keepdim) {
-  if (x.size(dim) == 0) return sum(abs(x), {dim}, keepdim);
-#if MM_LOSS_HAVE_AMAX
-  return amax(abs(x), {dim}, keepdim);
-#else
-  fail(ErrorKind::NotImplemented, "vector_norm", "p = inf needs amax");
-#endif
-}
-
-// sign(x) in x's dtype: −1, 0 or 1.
-Tensor sign_of(const Tensor& x) { return to(gt(x, 0.0), x.dtype()) - to(lt(x, 0.0), x.dtype()); }
-
-// ‖x‖_p along `dim`, kept as size 1. Records its own backward (PyTorch's norm backward):
-//   d‖x‖_p/dx = sign(x)·|x|^(p−1) / ‖x‖_p^(p−1)   (p = 2: x/‖x‖, p = 1: sign(x)),
-// p = ∞: sign(x) on the elements attaining the max, split evenly between ties;
-// and 0 where the norm is 0 (composing sqrt(sum(x²)) would give 0·∞ = NaN there).
-Tensor vector_norm_keepdim(const Tensor& x, double p, int64_t dim) {
-  Tensor n;
-  {
-    NoGradGuard no_grad;
-    if (p == 2) n = sqrt(sum(square(x), {dim}, true));
-    else if (p == 1) n = sum(abs(x), {dim}, true);
-    else if (std::isinf(p)) n = max_abs(x, dim, true);
-    else n = pow_scalar(sum(pow_scalar(abs(x), p), {dim}, true), 1.0 / p);
-  }
-  if (needs_grad({x})) {
-    record("vector_norm", {x}, {n}, [x = saved(x), n = saved(n), p, dim](const GradContext& c) {
-      Tensor g = c.grad();
-      Tensor gx;
-      if (p == 2) {
-        gx = x * (g / masked_fill(n, eq(n, 0.0), 1.0));  // x = 0 wherever n = 0, so those rows get 0
-      } else if (p == 1) {
-        gx = sign_of(x) * g;
-      } else if (std::isinf(p)) {
-        Tensor at_max = to(eq(abs(x), n), x.dtype());
-        gx = sign_of(x) * at_max * (g / sum(at_max, {dim}, true));
-      } else {
-        Tensor safe_n = masked_fill(n, eq(n, 0.0), 1.0);
-        gx = sign_of(x) * pow_scalar(abs(x), p - 1) * (g / pow_scalar(safe_n, p - 1));
-        // p < 1: |x|^(p−1) is ∞ at x = 0 (and sign 0): define the gradient there as 0, like PyTorch.
-        if (p < 1) gx = masked_fill(gx, eq(x, 0.0), 0.0);
-      }
-      return TensorList{gx};
-    });
-  }
-  return n;
-}
-
-#if MM_LOSS_HAVE_CLASS_LOSSES
 // Validated class-index target of nll_loss / cross_entropy, for an input viewed as [N,C,d...].
 struct ClassTarget {
   Tensor index;   // i64 [N,1,d...] on the input's device, ignored entries replaced by 0 (valid for gather)
@@ -153,11 +98,9 @@ bool unbatched(const Tensor& input, const Tensor& target, const char* op) {
            shape_str(input.shape()), " needs a 0-d class-index target, got ", shape_str(target.shape()));
   return true;
 }
-#endif  // MM_LOSS_HAVE_CLASS_LOSSES
 
 }  // namespace
 
-#if MM_LOSS_HAVE_CLASS_LOSSES
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction, int64_t ignore_index) {
   const char* op = "nll_loss";
   check_floating(log_probs, op, "input");
@@ -184,26 +127,25 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduc
   }
   const double eps = label_smoothing;
   const double classes = static_cast<double>(logits.size(1));
-  Tensor lp = log_softmax(logits, 1);
 
   if (is_floating(target.dtype())) {
     // Class probabilities: smoothing mixes in the uniform distribution, y' = (1−ε)·y + ε/C.
     MM_CHECK(target.shape() == logits.shape(), Shape, op, "probability target ", shape_str(target.shape()),
              " must have the input's shape ", shape_str(logits.shape()));
+    Tensor lp = log_softmax(logits, 1);
     Tensor y = to(target, logits.dtype());
     if (eps > 0) y = y * (1.0 - eps) + eps / classes;
     return reduce_loss(neg(sum(lp * y, {1})), reduction);  // Mean: over N·d..., as in PyTorch
   }
 
   ClassTarget t = class_target(logits, target, ignore_index, op);
+  Tensor lp = log_softmax(logits, 1);
   Tensor loss = neg(squeeze(gather(lp, 1, t.index), 1));  // −log p[n, t_n]
   // Label smoothing (PyTorch's cross_entropy): (1−ε)·nll + ε/C·Σ_c(−log p[n,c]), both terms masked by
   // ignore_index and both averaged over the non-ignored targets.
   if (eps > 0) loss = loss * (1.0 - eps) - sum(lp, {1}) * (eps / classes);
   return reduce_class_loss(where(t.keep, loss, 0.0), t, reduction);
 }
-
-#endif  // MM_LOSS_HAVE_CLASS_LOSSES
 
 Tensor binary_cross_entropy_with_logits(const Tensor& x, const Tensor& y, Reduction reduction,
                                         const Tensor& pos_weight) {
@@ -219,8 +161,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& x, const Tensor& y, Reduct
   Tensor pos = y * logsigmoid(x);
   if (pos_weight.defined()) {
     check_floating(pos_weight, op, "pos_weight");
-    Shape b = broadcast_shapes(pos_weight.shape(), x.shape(), op);
-    MM_CHECK(b == x.shape(), Shape, op, "pos_weight ", shape_str(pos_weight.shape()),
+    MM_CHECK(broadcasts_to(pos_weight.shape(), x.shape()), Shape, op, "pos_weight ", shape_str(pos_weight.shape()),
              " must broadcast to the input ", shape_str(x.shape()));
     pos = pos * pos_weight;
   }
@@ -239,11 +180,9 @@ Tensor mse_loss(const Tensor& x, const Tensor& y, Reduction reduction) {
 Tensor normalize(const Tensor& x, double p, int64_t dim, double eps) {
   const char* op = "normalize";
   check_floating(x, op, "input");
-  MM_CHECK(p > 0, Value, op, "p must be positive (or infinity), got ", p);
   MM_CHECK(eps >= 0, Value, op, "eps must be non-negative, got ", eps);
   int64_t d = wrap_dim(dim, x.dim(), op);
-  if (x.dim() == 0) return div(x, clamp_min(abs(x), eps));  // the norm of a scalar is |x|
-  return div(x, clamp_min(vector_norm_keepdim(x, p, d), eps));
+  return div(x, clamp_min(norm(x, p, {d}, /*keepdim=*/true), eps));
 }
 
 Tensor cosine_similarity(const Tensor& a, const Tensor& b, int64_t dim, double eps) {
@@ -257,8 +196,8 @@ Tensor cosine_similarity(const Tensor& a, const Tensor& b, int64_t dim, double e
   Tensor ae = expand(a, s), be = expand(b, s);
   // Normalise each side first (clamped separately), then take the dot product: the result stays in
   // [−1, 1] up to rounding, unlike a·b / (‖a‖‖b‖) with the product formed first.
-  Tensor an = ae / clamp_min(vector_norm_keepdim(ae, 2, d), eps);
-  Tensor bn = be / clamp_min(vector_norm_keepdim(be, 2, d), eps);
+  Tensor an = ae / clamp_min(norm(ae, 2, {d}, true), eps);
+  Tensor bn = be / clamp_min(norm(be, 2, {d}, true), eps);
   return sum(an * bn, {d});
 }
 
@@ -270,58 +209,34 @@ Tensor cdist(const Tensor& a, const Tensor& b, double p) {
            shape_str(a.shape()), " and ", shape_str(b.shape()));
   MM_CHECK(a.size(-1) == b.size(-1), Shape, op, "feature sizes differ: ", shape_str(a.shape()), " and ",
            shape_str(b.shape()), " (last dimensions must match)");
+  MM_CHECK(a.dtype() == b.dtype(), DType, op, "x1 and x2 must have the same dtype, got ", dtype_name(a.dtype()),
+           " and ", dtype_name(b.dtype()));
   MM_CHECK(p >= 0, Value, op, "p must be non-negative, got ", p);
   Shape ba(a.shape().begin(), a.shape().end() - 2), bb(b.shape().begin(), b.shape().end() - 2);
   broadcast_shapes(ba, bb, op);  // batch dims must broadcast (throws a Shape error naming both)
   const int64_t P = a.size(-2), R = b.size(-2);
+  if (!(p == 2 && (P > 25 || R > 25)))
+    return norm(unsqueeze(a, -2) - unsqueeze(b, -3), p, {-1});  // [...,P,R,M] differences → [...,P,R]
 
+  // ‖a_i − b_j‖² = ‖a_i‖² + ‖b_j‖² − 2·a_i·b_j: one matmul, no [P,R,M] temporary. Rounding can make it
+  // slightly negative for (nearly) equal points, hence the clamp before the sqrt.
   Tensor dist;
   {
     NoGradGuard no_grad;
-    const bool use_mm = MM_LOSS_HAVE_MATMUL && p == 2 && (P > 25 || R > 25);
-    if (use_mm) {
-#if MM_LOSS_HAVE_MATMUL
-      // ‖a_i − b_j‖² = ‖a_i‖² + ‖b_j‖² − 2·a_i·b_j: one matmul, no [P,R,M] temporary. Rounding can make
-      // it slightly negative for (nearly) equal points, hence the clamp before the sqrt.
-      Tensor an = sum(square(a), {-1}, true);                   // [...,P,1]
-      Tensor bn = transpose(sum(square(b), {-1}, true), -1, -2);  // [...,1,R]
-      Tensor ab = matmul(a, transpose(b, -1, -2));               // [...,P,R]
-      dist = sqrt(clamp_min(an + bn - ab * 2.0, 0.0));
-#endif
-    } else {
-      Tensor diff = unsqueeze(a, -2) - unsqueeze(b, -3);  // [...,P,R,M]
-      if (p == 0) dist = to(sum(ne(diff, 0.0), {-1}), diff.dtype());
-      else if (p == 1) dist = sum(abs(diff), {-1});
-      else if (p == 2) dist = sqrt(sum(square(diff), {-1}));
-      else if (std::isinf(p)) dist = max_abs(diff, -1, false);
-      else dist = pow_scalar(sum(pow_scalar(abs(diff), p), {-1}), 1.0 / p);
-    }
+    Tensor an = sum(square(a), {-1}, true);                     // [...,P,1]
+    Tensor bn = transpose(sum(square(b), {-1}, true), -1, -2);  // [...,1,R]
+    dist = sqrt(clamp_min(an + bn - matmul(a, transpose(b, -1, -2)) * 2.0, 0.0));
   }
   if (needs_grad({a, b})) {
-    record(op, {a, b}, {dist}, [a = saved(a), b = saved(b), dist = saved(dist), p](const GradContext& c) {
-      // PyTorch's cdist_backward, element by element on the exact differences:
-      //   ∂d/∂diff = sign(diff)·|diff|^(p−1) / d^(p−1)   (p = 2: diff/d, p = 1: sign(diff)),
-      //   p = ∞: sign(diff) where |diff| = d;   p = 0: 0;   and 0 wherever d = 0.
-      Tensor diff = unsqueeze(a, -2) - unsqueeze(b, -3);
-      Tensor g = c.grad();
+    record(op, {a, b}, {dist}, [a = saved(a), b = saved(b), dist = saved(dist)](const GradContext& c) {
+      // PyTorch's cdist_backward for p = 2: ∂d_ij/∂a_i = (a_i − b_j)/d_ij, 0 where d_ij = 0. Built from
+      // the exact differences, so equal points get exactly 0 even though the matmul form leaves a
+      // rounding-sized d_ij there. (Differentiating sqrt(clamp(...)) instead would give ∞·0 = NaN.)
       Tensor zero = eq(dist, 0.0);
-      Tensor gd;  // gradient w.r.t. diff, [...,P,R,M]
-      if (p == 0) {
-        gd = zeros_like(diff);
-      } else if (p == 1) {
-        gd = sign_of(diff) * unsqueeze(masked_fill(g, zero, 0.0), -1);
-      } else if (p == 2) {
-        gd = diff * unsqueeze(masked_fill(g / masked_fill(dist, zero, 1.0), zero, 0.0), -1);
-      } else if (std::isinf(p)) {
-        Tensor at_max = to(eq(abs(diff), unsqueeze(dist, -1)), diff.dtype());
-        gd = sign_of(diff) * at_max * unsqueeze(masked_fill(g, zero, 0.0), -1);
-      } else {
-        Tensor scale = masked_fill(g / pow_scalar(masked_fill(dist, zero, 1.0), p - 1), zero, 0.0);
-        gd = sign_of(diff) * pow_scalar(abs(diff), p - 1) * unsqueeze(scale, -1);
-        if (p < 1) gd = masked_fill(gd, eq(diff, 0.0), 0.0);  // |0|^(p−1) = ∞
-      }
-      // diff = a_i − b_j: a gets the sum over j, b minus the sum over i (the engine reduces any
-      // broadcast batch dims back to each input's shape).
+      Tensor w = unsqueeze(masked_fill(c.grad() / masked_fill(dist, zero, 1.0), zero, 0.0), -1);  // [...,P,R,1]
+      Tensor gd = (unsqueeze(a, -2) - unsqueeze(b, -3)) * w;                                         // [...,P,R,M]
+      // diff = a_i − b_j: a gets the sum over j, b minus the sum over i (the engine reduces broadcast
+      // batch dims back to each input's shape).
       return TensorList{c.needs_grad(0) ? sum(gd, {-2}) : Tensor(), c.needs_grad(1) ? neg(sum(gd, {-3})) : Tensor()};
     });
   }

@@ -2,10 +2,9 @@
 // normalize, cosine_similarity, cdist.
 //
 // All are composites (op table: Composite) written with differentiable framework ops, so they run on
-// every backend their parts run on and their gradients come from the parts' backward formulas. Two
-// places record a node of their own, because composing would give NaN where PyTorch gives 0: the p-norm
-// used by normalize/cosine_similarity (gradient 0 at a zero vector) and cdist (gradient 0 at zero
-// distance). Semantics follow torch.nn.functional; differences are stated at each function.
+// every backend their parts run on and their gradients come from the parts' backward formulas (mm::norm
+// gives 0 at a zero norm, like PyTorch). Only cdist's matmul form records a node of its own.
+// Semantics follow torch.nn.functional; differences are stated at each function.
 #pragma once
 
 #include <cstdint>
@@ -46,8 +45,8 @@ Tensor binary_cross_entropy_with_logits(const Tensor& x, const Tensor& y, Reduct
 // mismatch here is a Shape error, since it is nearly always a bug).
 Tensor mse_loss(const Tensor& x, const Tensor& y, Reduction reduction = Reduction::Mean);
 
-// x / max(‖x‖_p, eps) along dim (torch.nn.functional.normalize). p > 0, or +infinity. A zero vector
-// maps to zero with gradient 1/eps (the norm's own gradient is 0 there, as in PyTorch).
+// x / max(‖x‖_p, eps) along dim (torch.nn.functional.normalize); ‖·‖_p is mm::norm (any p, ±inf).
+// A zero vector maps to zero with gradient 1/eps (the norm's own gradient is 0 there, as in PyTorch).
 Tensor normalize(const Tensor& x, double p = 2.0, int64_t dim = 1, double eps = 1e-12);
 
 // Σ_dim a·b / (max(‖a‖₂, eps) · max(‖b‖₂, eps)); a and b broadcast; dim is removed.
@@ -60,9 +59,11 @@ Tensor cosine_similarity(const Tensor& a, const Tensor& b, int64_t dim = 1, doub
 // Pairwise p-norm distances: a [...,P,M], b [...,R,M] (batch dims broadcast) → [...,P,R] with
 // out[..,i,j] = ‖a[..,i,:] − b[..,j,:]‖_p. p ≥ 0 (p = 0 counts differing coordinates), or +infinity.
 // p = 2 follows PyTorch's default compute mode: when P > 25 or R > 25 it uses
-// sqrt(clamp(‖a‖² + ‖b‖² − 2·a·bᵀ, 0)) with a matmul (O(P·R) memory), otherwise the exact
-// difference form. The gradient is PyTorch's cdist_backward: computed from the exact differences and
-// 0 where a distance is 0 (so identical points give a zero gradient, not NaN).
+// sqrt(clamp(‖a‖² + ‖b‖² − 2·a·bᵀ, 0)) with a matmul (no [P,R,M] temporary in the forward), otherwise
+// — and for every other p — mm::norm of the [...,P,R,M] differences. Gradients follow PyTorch's
+// cdist_backward: computed from the exact differences and 0 where a distance is 0 (identical points
+// give a zero gradient, not NaN). One difference: for p = ∞, tied maxima share the gradient evenly
+// (mm::norm's rule) where PyTorch gives each the full gradient.
 Tensor cdist(const Tensor& a, const Tensor& b, double p = 2.0);
 
 }  // namespace mm

@@ -11,6 +11,7 @@
 //    and lets the compiler vectorise; the lanes are merged in a fixed order).
 //  * chunked path — few outputs, long reductions (a full sum): the reduced range is cut into a
 //    fixed number of chunks whose partials are merged in chunk order.
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -65,6 +66,47 @@ ReducePlan make_plan(const Tensor& x, const ReduceGeometry& geo, int64_t end) {
   return p;
 }
 
+// Contiguous runs of max/min-type reductions. extreme_beats() is too branchy to vectorise; instead
+// the extreme ignoring NaN and a "saw a NaN" flag are two plain vectorisable reductions, and the
+// position (for max/min with indices) is the first element equal to the extreme, found by a scan.
+template <typename R> struct ExtremeTraits { static constexpr bool is_extreme = false; };
+template <bool M, typename T> struct ExtremeTraits<ExtremeReducer<M, T>> {
+  static constexpr bool is_extreme = true, is_max = M, indexed = false;
+};
+template <bool M, typename T> struct ExtremeTraits<ExtremeIndexReducer<M, T>> {
+  static constexpr bool is_extreme = true, is_max = M, indexed = true;
+};
+
+template <typename R, typename T>
+typename R::Acc extreme_run(const T* p, int64_t cnt, int64_t pos, typename R::Acc acc) {
+  constexpr bool kMax = ExtremeTraits<R>::is_max;
+  T m = kMax ? lowest_value<T>() : highest_value<T>();
+  int nan = 0;
+  if constexpr (kMax) {
+#pragma omp simd reduction(max : m) reduction(| : nan)
+    for (int64_t i = 0; i < cnt; ++i) {
+      m = p[i] > m ? p[i] : m;
+      nan |= p[i] != p[i];
+    }
+  } else {
+#pragma omp simd reduction(min : m) reduction(| : nan)
+    for (int64_t i = 0; i < cnt; ++i) {
+      m = p[i] < m ? p[i] : m;
+      nan |= p[i] != p[i];
+    }
+  }
+  if constexpr (std::numeric_limits<T>::has_quiet_NaN) {
+    if (nan) m = std::numeric_limits<T>::quiet_NaN();
+  }
+  if constexpr (ExtremeTraits<R>::indexed) {
+    int64_t i = 0;
+    while (!(p[i] == m || (nan && p[i] != p[i]))) ++i;  // stops: the extreme is in the run
+    return R::merge(acc, typename R::Acc{p[i], pos + i});  // p[i], not m: keeps the sign of a zero
+  } else {
+    return R::merge(acc, m);
+  }
+}
+
 // Reduces inner elements [b, e) of the output whose input base pointer is `base`. Positions passed
 // to combine are linear indices into the reduced sub-space (what argmax returns).
 template <typename R, typename T>
@@ -75,6 +117,13 @@ typename R::Acc reduce_range(const T* base, const StridedIndexer<1>& inner, int6
   int64_t pos = b;
   for_each_run<1>(inner, b, e, [&](const int64_t* off, const int64_t* s, int64_t cnt) {
     const T* p = base + off[0];
+    if constexpr (ExtremeTraits<R>::is_extreme) {
+      if (s[0] == 1) {
+        acc = extreme_run<R, T>(p, cnt, pos, acc);
+        pos += cnt;
+        return;
+      }
+    }
     int64_t j = 0;
     if (s[0] == 1 && cnt >= 2 * kLanes) {
       Acc lane[kLanes];
@@ -93,60 +142,67 @@ typename R::Acc reduce_range(const T* base, const StridedIndexer<1>& inner, int6
 template <typename R, typename T>
 bool reduce_outer_dims(const Tensor& x, const ReduceGeometry& geo, const ReduceOut<R, T>& out) {
   using Acc = typename R::Acc;
-  constexpr int64_t kCols = 256;  // accumulators per block: 2 KiB of doubles, stays in L1
+  constexpr int64_t kMaxWidth = 2048;  // accumulators per column block: ≤ 16 KiB of doubles, in L1
   if (!x.is_contiguous() || geo.dims.empty()) return false;
-  int64_t last = geo.dims.back();
+  const int64_t last = geo.dims.back();
   if (last == x.dim() - 1) return false;
   int64_t cols = 1;  // the trailing block of kept dims, contiguous in input and output
   for (int64_t d = last + 1; d < x.dim(); ++d) cols *= x.shape()[d];
   if (cols < 16) return false;  // narrow rows: the per-output loop does as well
-  ReducePlan p = make_plan(x, geo, last + 1);
+  const ReducePlan p = make_plan(x, geo, last + 1);
   const int64_t rows = p.num_inner;
-  const int64_t blocks = (cols + kCols - 1) / kCols;
-  const int64_t items = p.num_out * blocks;
-  // Few (prefix, column block) items but many rows: also cut the rows into a fixed number of chunks
-  // (from the shape only) and merge their partial accumulators in chunk order.
-  const int64_t rchunks = items >= 16 ? 1 : reduction_chunks(rows * std::min(cols, kCols), kGrain);
-  std::vector<Acc> partial(rchunks > 1 ? static_cast<size_t>(items * rchunks * kCols) : 0);
+  const int64_t width = std::min(cols, kMaxWidth);
+  const int64_t blocks = (cols + width - 1) / width;
+  const int64_t items = p.num_out * blocks;  // (prefix position, column block) pairs
+  // Few items but many rows: also cut the rows into a fixed number of chunks (from the shape only)
+  // whose partial accumulators are merged in chunk order.
+  const int64_t rchunks = items >= 16 ? 1 : reduction_chunks(rows * width, kGrain);
+  std::vector<Acc> partial(rchunks > 1 ? static_cast<size_t>(items * rchunks * width) : 0);
   const T* xb = x.data<T>();
 
-  // Task t = (item, row chunk): accumulates rows [r0, r1) of its column block into acc; returns where
-  // the block's outputs start and how many columns it has.
-  auto run_task = [&](int64_t t, Acc* acc) -> std::pair<int64_t, int64_t> {
-    int64_t item = t / rchunks, rc = t % rchunks;
-    int64_t po = item / blocks, c0 = (item % blocks) * kCols, cn = std::min(kCols, cols - c0);
-    int64_t r0 = rows * rc / rchunks, r1 = rows * (rc + 1) / rchunks;
+  struct Block {
+    int64_t out0, cn;  // first output element and number of columns
+  };
+  auto block_of = [&](int64_t item) {
+    int64_t c0 = (item % blocks) * width;
+    return Block{(item / blocks) * cols + c0, std::min(width, cols - c0)};
+  };
+  // Task t = (item, row chunk): accumulates rows [r0, r1) of its column block into acc.
+  auto run_task = [&](int64_t t, Acc* acc) {
+    const int64_t item = t / rchunks, rc = t % rchunks;
+    const Block blk = block_of(item);
+    const int64_t c0 = (item % blocks) * width;
+    const int64_t r0 = rows * rc / rchunks, r1 = rows * (rc + 1) / rchunks;
     int64_t base[1];
-    p.outer.offsets(po, base);
-    for (int64_t c = 0; c < cn; ++c) acc[c] = R::identity();
+    p.outer.offsets(item / blocks, base);
+    for (int64_t c = 0; c < blk.cn; ++c) acc[c] = R::identity();
     int64_t r = r0;
     for_each_run<1>(p.inner, r0, r1, [&](const int64_t* off, const int64_t* s, int64_t cnt) {
       for (int64_t j = 0; j < cnt; ++j, ++r) {
         const T* row = xb + base[0] + off[0] + j * s[0] + c0;
-        for (int64_t c = 0; c < cn; ++c) acc[c] = R::combine(acc[c], row[c], r);
+        for (int64_t c = 0; c < blk.cn; ++c) acc[c] = R::combine(acc[c], row[c], r);
       }
     });
-    return {po * cols + c0, cn};
+    return blk;
   };
 
-  parallel_for(0, items * rchunks, std::max<int64_t>(1, kGrain / (rows / rchunks * kCols + 1)),
+  parallel_for(0, items * rchunks, std::max<int64_t>(1, kGrain / (rows / rchunks * width + 1)),
                [&](int64_t tb, int64_t te) {
-                 std::vector<Acc> local(kCols);
+                 std::vector<Acc> local(rchunks > 1 ? 0 : static_cast<size_t>(width));
                  for (int64_t t = tb; t < te; ++t) {
-                   Acc* acc = rchunks > 1 ? &partial[static_cast<size_t>(t * kCols)] : local.data();
-                   auto [o0, cn] = run_task(t, acc);
+                   Acc* acc = rchunks > 1 ? &partial[static_cast<size_t>(t * width)] : local.data();
+                   Block blk = run_task(t, acc);
                    if (rchunks == 1)
-                     for (int64_t c = 0; c < cn; ++c) out.write(o0 + c, acc[c]);
+                     for (int64_t c = 0; c < blk.cn; ++c) out.write(blk.out0 + c, acc[c]);
                  }
                });
-  if (rchunks > 1) {
-    for (int64_t item = 0; item < items; ++item) {
-      int64_t po = item / blocks, c0 = (item % blocks) * kCols, cn = std::min(kCols, cols - c0);
-      for (int64_t c = 0; c < cn; ++c) {
-        Acc a = partial[static_cast<size_t>(item * rchunks * kCols + c)];
-        for (int64_t rc = 1; rc < rchunks; ++rc) a = R::merge(a, partial[static_cast<size_t>((item * rchunks + rc) * kCols + c)]);
-        out.write(po * cols + c0 + c, a);
-      }
+  for (int64_t item = 0; rchunks > 1 && item < items; ++item) {
+    const Block blk = block_of(item);
+    const Acc* part = &partial[static_cast<size_t>(item * rchunks * width)];
+    for (int64_t c = 0; c < blk.cn; ++c) {
+      Acc a = part[c];
+      for (int64_t rc = 1; rc < rchunks; ++rc) a = R::merge(a, part[rc * width + c]);
+      out.write(blk.out0 + c, a);
     }
   }
   return true;

@@ -1,6 +1,15 @@
-// CUDA reductions: one block per output element; the block's threads stride over the reduced
-// elements, then combine with block_reduce (ops/cuda/block_reduce.cuh). The combine functions are
-// the same reducers as on the CPU (ops/math/reduce_functors.h).
+// CUDA reductions, with the same reducers as the CPU (ops/math/reduce_functors.h). Two layouts:
+//
+//  * block per output — the block's threads stride over the output's reduced elements, then combine
+//    with block_reduce (ops/cuda/block_reduce.cuh). Right when the reduced elements are adjacent
+//    (a sum over the last dim) or when there are few outputs.
+//  * thread per output — for a contiguous input whose innermost dims are kept (a sum over dim 0 of
+//    [B, D], bias gradients): neighbouring threads own neighbouring columns, so each step of their
+//    sequential loops reads one coalesced row segment.
+//
+// max/min with indices reduce in two scalar block reductions: first the extreme value, then the
+// smallest index among the threads whose candidate equals it. That gives the first occurrence (as
+// on the CPU) without shuffling (value, index) pairs, which warp shuffles cannot move as one.
 #include "ops/common/broadcast.h"
 #include "ops/cuda/block_reduce.cuh"
 #include "ops/cuda/loops.cuh"
@@ -12,15 +21,33 @@ namespace {
 
 inline constexpr int kReduceThreads = 256;
 
-template <typename R, typename T>
+template <typename R>
+concept IndexReducer = requires(typename R::Acc a) { R::index(a); };
+
+template <typename R>
 struct MergeOp {
   __device__ typename R::Acc operator()(typename R::Acc a, typename R::Acc b) const { return R::merge(a, b); }
 };
+template <typename R, typename T>
+struct ValueMergeOp {
+  __device__ T operator()(T a, T b) const { return R::value_merge(a, b); }
+};
+struct MinIndexOp {
+  __device__ int64_t operator()(int64_t a, int64_t b) const { return a < b ? a : b; }
+};
 
 template <typename R, typename T>
-__global__ void reduce_kernel(StridedIndexer<1> outer, StridedIndexer<1> inner, int64_t num_inner, const T* x, T* out) {
+__device__ void write_result(int64_t o, const typename R::Acc& acc, T* out, int64_t* out_idx) {
+  if (out) out[o] = R::value(acc);
+  if constexpr (IndexReducer<R>) {
+    if (out_idx) out_idx[o] = R::index(acc);
+  }
+}
+
+template <typename R, typename T>
+__global__ void reduce_block_kernel(StridedIndexer<1> outer, StridedIndexer<1> inner, int64_t num_inner, const T* x,
+                                    T* out, int64_t* out_idx) {
   using Acc = typename R::Acc;
-  __shared__ Acc shared[32];
   int64_t o = blockIdx.x;
   int64_t base[1];
   outer.offsets(o, base);
@@ -30,12 +57,39 @@ __global__ void reduce_kernel(StridedIndexer<1> outer, StridedIndexer<1> inner, 
     inner.offsets(i, off);
     acc = R::combine(acc, x[base[0] + off[0]], i);
   }
-  acc = block_reduce(acc, MergeOp<R, T>{}, R::identity(), shared);
-  if (threadIdx.x == 0) out[o] = R::value(acc);
+  if constexpr (IndexReducer<R>) {
+    __shared__ T shared_v[32];
+    __shared__ int64_t shared_i[32];
+    T best = block_reduce(R::value(acc), ValueMergeOp<R, T>{}, R::value(R::identity()), shared_v);
+    bool mine = R::value(acc) == best || (math::isnan(R::value(acc)) && math::isnan(best));
+    int64_t idx = block_reduce(mine ? R::index(acc) : INT64_MAX, MinIndexOp{}, int64_t{INT64_MAX}, shared_i);
+    if (threadIdx.x == 0) write_result<R, T>(o, Acc{best, idx}, out, out_idx);
+  } else {
+    __shared__ Acc shared[32];
+    acc = block_reduce(acc, MergeOp<R>{}, R::identity(), shared);
+    if (threadIdx.x == 0) write_result<R, T>(o, acc, out, out_idx);
+  }
 }
 
 template <typename R, typename T>
-void reduce_values(const Tensor& x, const ReduceGeometry& geo, Tensor& values) {
+__global__ void reduce_thread_kernel(StridedIndexer<1> outer, StridedIndexer<1> inner, int64_t num_out,
+                                     int64_t num_inner, const T* x, T* out, int64_t* out_idx) {
+  for (int64_t o = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; o < num_out;
+       o += static_cast<int64_t>(blockDim.x) * gridDim.x) {
+    int64_t base[1];
+    outer.offsets(o, base);
+    typename R::Acc acc = R::identity();
+    for (int64_t i = 0; i < num_inner; ++i) {
+      int64_t off[1];
+      inner.offsets(i, off);
+      acc = R::combine(acc, x[base[0] + off[0]], i);
+    }
+    write_result<R, T>(o, acc, out, out_idx);
+  }
+}
+
+template <typename R, typename T>
+void run(const Tensor& x, const ReduceGeometry& geo, Tensor& values, Tensor* indices) {
   Shape osz, isz;
   Strides ost, ist;
   std::vector<bool> reduced(x.dim(), false);
@@ -48,25 +102,49 @@ void reduce_values(const Tensor& x, const ReduceGeometry& geo, Tensor& values) {
   Tensor iv = Tensor::make_view(x.storage(), isz, ist, x.offset(), x.dtype());
   auto outer = make_indexer<1>(osz, {&ov}, "reduce");
   auto inner = make_indexer<1>(isz, {&iv}, "reduce");
-  int64_t num_out = shape_numel(osz);
-  MM_CHECK(num_out <= 2147483647LL, Shape, "reduce", "too many outputs for one grid: ", num_out);
-  launch(reduce_kernel<R, T>, dim3(static_cast<unsigned>(num_out)), dim3(kReduceThreads), 0, "reduce", outer, inner,
-         shape_numel(isz), x.data<T>(), values.data<T>());
+  int64_t num_out = shape_numel(osz), num_inner = shape_numel(isz);
+  T* out = values.defined() ? values.data<T>() : nullptr;
+  int64_t* out_idx = indices != nullptr ? indices->data<int64_t>() : nullptr;
+  const char* name = "reduce";
+  bool innermost_kept = !geo.dims.empty() && geo.dims.back() != x.dim() - 1 && x.is_contiguous();
+  if (innermost_kept && num_out >= 1024) {
+    launch(reduce_thread_kernel<R, T>, blocks_for(num_out, kReduceThreads), dim3(kReduceThreads), 0, name, outer,
+           inner, num_out, num_inner, x.data<T>(), out, out_idx);
+    return;
+  }
+  MM_CHECK(num_out <= 2147483647LL, Shape, name, "too many outputs for one grid: ", num_out);
+  launch(reduce_block_kernel<R, T>, dim3(static_cast<unsigned>(num_out)), dim3(kReduceThreads), 0, name, outer, inner,
+         num_inner, x.data<T>(), out, out_idx);
 }
 
 void reduce_dispatch(OpId op, const Tensor& x, const ReduceGeometry& geo, Tensor& values, Tensor* indices) {
-  (void)indices;
+  const char* name = op_name(op);
   switch (op) {
     case OpId::sum:
-      MM_DISPATCH_NUMERIC(x.dtype(), "sum", [&] { reduce_values<SumReducer<scalar_t>, scalar_t>(x, geo, values); });
-      return;
+      return MM_DISPATCH_NUMERIC(x.dtype(), name, [&] { run<SumReducer<scalar_t>, scalar_t>(x, geo, values, nullptr); });
+    case OpId::max:
+    case OpId::argmax:
+      return MM_DISPATCH_NUMERIC(x.dtype(), name, [&] { run<MaxReducer<scalar_t>, scalar_t>(x, geo, values, indices); });
+    case OpId::min:
+    case OpId::argmin:
+      return MM_DISPATCH_NUMERIC(x.dtype(), name, [&] { run<MinReducer<scalar_t>, scalar_t>(x, geo, values, indices); });
+    case OpId::amax:
+      return MM_DISPATCH_NUMERIC(x.dtype(), name, [&] { run<AMaxReducer<scalar_t>, scalar_t>(x, geo, values, nullptr); });
+    case OpId::amin:
+      return MM_DISPATCH_NUMERIC(x.dtype(), name, [&] { run<AMinReducer<scalar_t>, scalar_t>(x, geo, values, nullptr); });
     default:
-      fail(ErrorKind::NotImplemented, op_name(op), "no CUDA reduction");
+      fail(ErrorKind::NotImplemented, name, "no CUDA reduction");
   }
 }
 
 }  // namespace
 
 MM_REGISTER_KERNEL(sum, CUDA, &reduce_dispatch);
+MM_REGISTER_KERNEL(max, CUDA, &reduce_dispatch);
+MM_REGISTER_KERNEL(min, CUDA, &reduce_dispatch);
+MM_REGISTER_KERNEL(amax, CUDA, &reduce_dispatch);
+MM_REGISTER_KERNEL(amin, CUDA, &reduce_dispatch);
+MM_REGISTER_KERNEL(argmax, CUDA, &reduce_dispatch);
+MM_REGISTER_KERNEL(argmin, CUDA, &reduce_dispatch);
 
 }  // namespace mm::cuda

@@ -9,6 +9,7 @@
 #include <array>
 
 #include "ops/kernels.h"
+#include "runtime/macros.h"
 
 namespace mm {
 
@@ -19,7 +20,8 @@ struct Conv2dParams {
   int64_t groups = 1;
 };
 
-// Validated geometry of one convolution; an unbatched input is seen as N = 1.
+// Validated geometry of one convolution; an unbatched input is seen as N = 1. Plain data (passed by
+// value to CUDA kernels).
 struct Conv2dGeometry {
   int64_t N = 0, C = 0, H = 0, W = 0;  // input
   int64_t O = 0, kH = 0, kW = 0;       // weight [O, C/groups, kH, kW]
@@ -28,14 +30,14 @@ struct Conv2dGeometry {
   int64_t groups = 1;
   bool batched = true;  // input was [N,C,H,W] (false: [C,H,W])
 
-  int64_t Cg() const { return C / groups; }          // input channels per group
-  int64_t Og() const { return O / groups; }          // output channels per group
-  int64_t P() const { return OH * OW; }              // output pixels per channel
-  int64_t K() const { return Cg() * kH * kW; }       // GEMM reduction length per group
+  MM_HOST_DEVICE int64_t Cg() const { return C / groups; }          // input channels per group
+  MM_HOST_DEVICE int64_t Og() const { return O / groups; }          // output channels per group
+  MM_HOST_DEVICE int64_t P() const { return OH * OW; }              // output pixels per channel
+  MM_HOST_DEVICE int64_t K() const { return Cg() * kH * kW; }       // GEMM reduction length per group
   // Each output channel sees exactly one input channel: a direct loop beats im2col + GEMM.
-  bool depthwise() const { return groups > 1 && Cg() == 1; }
+  MM_HOST_DEVICE bool depthwise() const { return groups > 1 && Cg() == 1; }
   // 1x1, stride 1, no padding: the input plane already is the im2col matrix.
-  bool pointwise() const { return kH == 1 && kW == 1 && sH == 1 && sW == 1 && pH == 0 && pW == 0; }
+  MM_HOST_DEVICE bool pointwise() const { return kH == 1 && kW == 1 && sH == 1 && sW == 1 && pH == 0 && pW == 0; }
 };
 
 // Checks every argument (ranks, shapes, groups, dtypes, devices, stride/padding/dilation ranges) and

@@ -39,7 +39,11 @@ const bool registered = [] {
   conv_case({"1x1 stride 1 (no im2col)", {3, 4, 3, 4}, {5, 4, 1, 1}, true, {1, 1}, {0, 0}, {1, 1}, 1}, 551);
   conv_case({"1x1 stride 2, groups 2", {2, 4, 5, 5}, {4, 2, 1, 1}, false, {2, 2}, {0, 0}, {1, 1}, 2}, 561);
   conv_case({"unbatched [C,H,W]", {3, 6, 5}, {2, 3, 2, 3}, true, {1, 2}, {0, 1}, {1, 1}, 1}, 571);
-  conv_case({"24x24 map (one sample per GEMM)", {2, 2, 24, 24}, {3, 2, 3, 3}, true, {1, 1}, {1, 1}, {1, 1}, 1}, 581);
+  conv_case({"same size: 3x5 kernel, dilation (1,2), padding (1,4), groups 2", {2, 4, 5, 6}, {2, 2, 3, 5}, true, {1, 1},
+             {1, 4}, {1, 2}, 2},
+            589);
+  conv_case({"23x23 map (one sample per GEMM)", {1, 1, 23, 23}, {2, 1, 3, 3}, true, {1, 1}, {1, 1}, {1, 1}, 1}, 581);
+  conv_case({"batch 5 (samples batched into one GEMM)", {5, 2, 4, 4}, {3, 2, 3, 3}, true, {1, 1}, {1, 1}, {1, 1}, 1}, 585);
   register_gradcheck_case({"conv2d", "strided (transposed) input",
                            [] {
                              return TensorList{leaf(case_randn({2, 3, 6, 5}, 591)), leaf(case_randn({4, 3, 2, 2}, 592, 0.5)),

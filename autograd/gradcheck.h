@@ -33,7 +33,7 @@ struct GradcheckInputReport {
   size_t index = 0;
   int64_t numel = 0;
   double max_abs_error = 0;
-  double max_rel_error = 0;
+  double max_rel_error = 0;  // over elements whose numeric gradient is at least 1e-6 in magnitude
   bool fast = false;
   bool passed = true;
 };

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The mmalign program's contract: exit codes (0 ok, 1 runtime error, 2 usage error), messages on
+# stderr, and `gradcheck --all --json` reporting every differentiable op as passing.
+# Usage: test_cli.sh PATH_TO_MMALIGN
+set -u
+bin="$1"
+fails=0
+expect_rc() {  # expect_rc WANT DESCRIPTION -- args...
+  local want="$1" what="$2"
+  shift 3
+  "$bin" "$@" >/tmp/mmalign_cli_out.$$ 2>/tmp/mmalign_cli_err.$$
+  local rc=$?
+  if [ "$rc" -ne "$want" ]; then
+    echo "FAIL: $what: exit $rc, want $want"; cat /tmp/mmalign_cli_err.$$; fails=$((fails + 1))
+  else
+    echo "ok: $what"
+  fi
+}
+expect_rc 2 "no subcommand is a usage error" -- 
+expect_rc 2 "gradcheck without a target is a usage error" -- gradcheck
+expect_rc 2 "--op with --all is a usage error" -- gradcheck --op exp --all
+expect_rc 2 "unknown flag is a usage error" -- gradcheck --frobnicate
+expect_rc 1 "unknown op is a runtime error" -- gradcheck --op no_such_op
+grep -q "unknown op 'no_such_op'" /tmp/mmalign_cli_err.$$ || { echo "FAIL: message does not name the op"; fails=$((fails + 1)); }
+expect_rc 1 "a NoDiff op cannot be gradient-checked" -- gradcheck --op eq
+expect_rc 0 "gradcheck --op tanh passes" -- gradcheck --op tanh
+expect_rc 0 "gradcheck --all --json passes" -- gradcheck --all --json
+# The JSON lists every differentiable op once, all passing.
+python3 - /tmp/mmalign_cli_out.$$ <<'PY' || fails=$((fails + 1))
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["passed"] is True, "overall passed"
+names = [o["op"] for o in j["ops"]]
+assert len(names) == len(set(names)) == j["num_ops"], "each op once"
+assert all(o["passed"] and o["cases"] for o in j["ops"]), "every op passed with at least one case"
+assert {"matmul", "conv2d", "layer_norm", "softmax", "cross_entropy", "lstm"} <= set(names)
+print("ok: JSON lists", len(names), "ops,", j["num_cases"], "cases")
+PY
+expect_rc 0 "demo runs and its loss goes down" -- demo --steps 40
+rm -f /tmp/mmalign_cli_out.$$ /tmp/mmalign_cli_err.$$
+echo "$fails failed"
+[ "$fails" -eq 0 ]

@@ -53,8 +53,10 @@ TensorList AccumulateGrad::apply(const TensorList& grads) {
   if (!m.grad.defined()) {
     // Keep the incoming buffer when nobody else can see it; otherwise copy, so two leaves never
     // share one gradient buffer (DDP reduces gradients in place).
-    bool exclusive = g.is_contiguous() && g.storage().use_count() == 1 && g.offset() == 0 &&
-                     g.storage()->nbytes() == static_cast<size_t>(g.numel()) * g.element_size();
+    // Handles to g's impl: the engine's grads vector and the local g. Any more (the same gradient
+    // routed to two inputs, or a tensor the caller passed to backward) and it must be copied.
+    bool exclusive = g.impl_ptr().use_count() <= 2 && g.storage().use_count() == 1 && g.is_contiguous() &&
+                     g.offset() == 0 && g.storage()->nbytes() == static_cast<size_t>(g.numel()) * g.element_size();
     if (exclusive) {
       m.grad = g.detach();
     } else {
@@ -79,7 +81,10 @@ void accumulate(Tensor& slot, const Tensor& g) { slot = slot.defined() ? ops::bi
 
 }  // namespace
 
-void run_backward(const TensorList& roots, const TensorList& root_grads, bool retain_graph) {
+// capture: when given, gradients reaching these leaf sinks are stored here instead of into .grad, and
+// every other leaf sink is skipped (no .grad change, no hooks) — the semantics of mm::grad().
+void execute_backward(const TensorList& roots, const TensorList& root_grads, bool retain_graph,
+                      std::unordered_map<Node*, Tensor>* capture) {
   MM_INTERNAL_ASSERT(roots.size() == root_grads.size());
   NoGradGuard no_grad;  // backward formulas do not build graphs (no higher-order gradients)
 
@@ -133,6 +138,11 @@ void run_backward(const TensorList& roots, const TensorList& root_grads, bool re
     }
     bool any = false;
     for (const Tensor& g : grads) any = any || g.defined();
+    if (capture != nullptr && dynamic_cast<AccumulateGrad*>(n) != nullptr) {
+      auto it = capture->find(n);
+      if (it != capture->end() && any) accumulate(it->second, grads[0]);
+      continue;  // sinks have no outgoing edges
+    }
     TensorList in_grads;
     if (any) {  // a node that received no gradient at all is skipped, with its whole subgraph
       grads.resize(std::max<size_t>(1, n->output_meta.size()));
@@ -164,6 +174,27 @@ void run_backward(const TensorList& roots, const TensorList& root_grads, bool re
       if (--deps[e.node.get()] == 0) ready.push(e.node.get());
     }
   }
+}
+
+void run_backward(const TensorList& roots, const TensorList& root_grads, bool retain_graph) {
+  execute_backward(roots, root_grads, retain_graph, nullptr);
+}
+
+TensorList grad(const TensorList& outputs, const TensorList& inputs, const TensorList& grad_outputs,
+                bool retain_graph) {
+  std::unordered_map<Node*, Tensor> capture;
+  std::vector<std::shared_ptr<Node>> sinks;
+  for (const Tensor& in : inputs) {
+    MM_CHECK(in.defined() && in.is_leaf() && in.requires_grad(), Autograd, "grad",
+             "inputs must be leaves that require grad");
+    Edge e = gradient_edge(in);
+    sinks.push_back(e.node);  // keeps each sink alive (and identical for repeated inputs)
+    capture.emplace(e.node.get(), Tensor());
+  }
+  execute_backward(outputs, grad_outputs, retain_graph, &capture);
+  TensorList result;
+  for (const auto& sink : sinks) result.push_back(capture[sink.get()]);
+  return result;
 }
 
 }  // namespace mm

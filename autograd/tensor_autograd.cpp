@@ -139,23 +139,5 @@ void record(const char* name, const TensorList& inputs, const TensorList& output
   }
 }
 
-TensorList grad(const TensorList& outputs, const TensorList& inputs, const TensorList& grad_outputs,
-                bool retain_graph) {
-  // Stash and clear the inputs' .grad, run backward, collect, restore.
-  TensorList saved_grads;
-  for (const Tensor& in : inputs) {
-    MM_CHECK(in.is_leaf() && in.requires_grad(), Autograd, "grad", "inputs must be leaves that require grad");
-    saved_grads.push_back(in.grad());
-    in.zero_grad();
-  }
-  run_backward(outputs, grad_outputs, retain_graph);
-  TensorList result;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    result.push_back(inputs[i].grad());
-    inputs[i].set_grad(saved_grads[i]);
-  }
-  return result;
-}
-
 }  // namespace mm
 

@@ -22,6 +22,10 @@ bool view_strides(const Tensor& x, const Shape& shape, Strides& out) {
     out = contiguous_strides(shape);
     return true;
   }
+  if (os.empty()) {  // a 0-d tensor views as any all-ones shape
+    out.assign(shape.size(), 1);
+    return true;
+  }
   int64_t view_d = static_cast<int64_t>(shape.size()) - 1;
   int64_t chunk_base_stride = ost.empty() ? 1 : ost.back();
   int64_t tensor_numel = 1, view_numel = 1;
@@ -127,7 +131,7 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t s
   end = std::clamp<int64_t>(end, start, size);
   Shape s = x.shape();
   Strides st = x.strides();
-  s[dim] = (end - start + step - 1) / step;
+  s[dim] = end > start ? (end - start - 1) / step + 1 : 0;  // no overflow for huge steps
   st[dim] *= step;
   return with_geometry(x, s, st, x.offset() + start * x.strides()[dim]);
 }

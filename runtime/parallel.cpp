@@ -29,10 +29,14 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, const std::function
   int64_t chunks = std::min<int64_t>(nt, (n + grain - 1) / std::max<int64_t>(grain, 1));
 #pragma omp parallel num_threads(static_cast<int>(chunks))
   {
-    int64_t t = omp_get_thread_num();
-    int64_t lo = begin + n * t / chunks;
-    int64_t hi = begin + n * (t + 1) / chunks;
-    if (lo < hi) f(lo, hi);
+    // OpenMP may start fewer threads than requested (OMP_THREAD_LIMIT, OMP_DYNAMIC): each thread
+    // takes every team-size-th chunk, so all chunks run and their boundaries stay the same.
+    int64_t team = omp_get_num_threads();
+    for (int64_t t = omp_get_thread_num(); t < chunks; t += team) {
+      int64_t lo = begin + n * t / chunks;
+      int64_t hi = begin + n * (t + 1) / chunks;
+      if (lo < hi) f(lo, hi);
+    }
   }
 }
 

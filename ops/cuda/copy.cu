@@ -10,7 +10,10 @@ namespace {
 
 template <typename D, typename S>
 __device__ D convert(S v) {
-  if constexpr (std::is_same_v<D, bool>) return static_cast<float>(v) != 0.0f;
+  if constexpr (std::is_same_v<D, bool>) {
+    if constexpr (std::is_same_v<S, Half> || std::is_same_v<S, BFloat16>) return static_cast<float>(v) != 0.0f;
+    else return v != S(0);  // in the source type: a tiny f64 is still true
+  }
   else if constexpr (std::is_same_v<S, Half> || std::is_same_v<S, BFloat16>) return static_cast<D>(static_cast<float>(v));
   else if constexpr (std::is_same_v<D, Half> || std::is_same_v<D, BFloat16>) return D(static_cast<float>(v));
   else return static_cast<D>(v);

@@ -26,7 +26,10 @@ const char* cublas_status_name(cublasStatus_t s) {
   }
 }
 
-cudaStream_t current_stream() { return cudaStreamPerThread; }
+// The legacy default stream: work from every host thread is ordered, so a block the caching
+// allocator hands to one thread can never still be in use by another thread's kernels (the allocator
+// keys blocks by stream id 0). Per-thread streams need event-based reuse first (see the allocator).
+cudaStream_t current_stream() { return cudaStreamLegacy; }
 
 namespace {
 
@@ -35,9 +38,12 @@ struct CudaMemory : DeviceMemoryInterface {
   explicit CudaMemory(int d) : device(d) {}
   void* raw_alloc(size_t n) override {
     void* p = nullptr;
-    if (cudaSetDevice(device) != cudaSuccess) return nullptr;
-    if (cudaMalloc(&p, n) != cudaSuccess) {
-      (void)cudaGetLastError();  // clear the sticky OOM error; the allocator retries after emptying its cache
+    int previous = 0;
+    if (cudaGetDevice(&previous) != cudaSuccess || cudaSetDevice(device) != cudaSuccess) return nullptr;
+    cudaError_t err = cudaMalloc(&p, n);
+    cudaSetDevice(previous);  // allocating must not change the caller's current device
+    if (err != cudaSuccess) {
+      (void)cudaGetLastError();  // clear the OOM error; the allocator retries after emptying its cache
       return nullptr;
     }
     return p;

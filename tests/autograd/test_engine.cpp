@@ -169,3 +169,32 @@ TEST(Engine, F32GradientsStayF32) {
   sum(tanh(x)).backward();
   EXPECT_EQ(x.grad().dtype(), DType::F32);
 }
+
+TEST(Engine, GradCapturesOnlyTheRequestedInputs) {
+  Tensor x = leaf(case_randn({3}, 1));
+  Tensor w = leaf(case_randn({3}, 2));  // a "parameter" the function uses but grad() does not ask about
+  int hook_calls = 0;
+  register_post_accumulate_hook(w, [&](const Tensor&) { ++hook_calls; });
+  Tensor y = sum(x * w);
+  TensorList g = grad({y}, {x, x}, {ops::ones({}, DType::F64)});
+  ASSERT_EQ(g.size(), 2u);
+  EXPECT_EQ(g[0].to_double_vector(), w.to_double_vector());
+  EXPECT_EQ(g[1].to_double_vector(), w.to_double_vector());
+  EXPECT_FALSE(w.grad().defined());
+  EXPECT_FALSE(x.grad().defined());
+  EXPECT_EQ(hook_calls, 0);
+}
+
+TEST(Engine, UserGradientBufferIsNotAliasedByGrad) {
+  Tensor x = leaf(case_randn({2}, 3));
+  Tensor g = Tensor::from_vector<double>({1.0, 2.0}, {2});
+  x.backward(g);  // g flows straight into the leaf sink
+  ops::fill_(g, 0.0);  // changing the caller's buffer must not change x.grad
+  EXPECT_EQ(x.grad().to_double_vector(), (std::vector<double>{1.0, 2.0}));
+}
+
+TEST(Engine, ScalarTensorsViewWithoutCopying) {
+  Tensor s = ops::full({}, 3.0);
+  Tensor v = ops::view(s, {1, 1});
+  EXPECT_EQ(v.storage().get(), s.storage().get());
+}

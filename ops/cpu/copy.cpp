@@ -1,5 +1,6 @@
 // CPU strided copy with dtype conversion, and fill. Conversions go through the destination type's
 // constructor from the source value (f16/bf16 via float, round-to-nearest-even).
+#include <algorithm>
 #include <cstring>
 
 #include "ops/common/broadcast.h"
@@ -57,6 +58,10 @@ void fill_kernel(Tensor& dst, double value) {
   MM_DISPATCH_ALL(dst.dtype(), "full", [&] {
     scalar_t v = convert<scalar_t, double>(value);
     scalar_t* d = dst.data<scalar_t>();
+    if (dst.is_contiguous()) {  // the common case (new tensors, scalars): no indexer set-up
+      parallel_for(0, dst.numel(), kGrain * 4, [&](int64_t b, int64_t e) { std::fill(d + b, d + e, v); });
+      return;
+    }
     auto ix = make_indexer<1>(dst.shape(), {&dst}, "full");
     parallel_for_each_run<1>(ix, dst.numel(), [&](const int64_t* off, const int64_t* st, int64_t cnt) {
       for (int64_t j = 0; j < cnt; ++j) d[off[0] + j * st[0]] = v;

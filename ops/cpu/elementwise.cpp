@@ -86,6 +86,15 @@ void binary_loop(const Tensor& a, const Tensor& b, Tensor& out) {
     });
     return;
   }
+  // tensor ⊙ one-element tensor (x * 0.5, x + bias_scalar): flat loop, no indexer set-up — this is
+  // most of the per-op overhead for small tensors.
+  if (b.numel() == 1 && all_contiguous_same_shape(out.shape(), {&a})) {
+    const T bv = bi[0];
+    parallel_for(0, n, kGrain, [&](int64_t s, int64_t e) {
+      for (int64_t i = s; i < e; ++i) o[i] = F::apply(ai[i], bv);
+    });
+    return;
+  }
   auto ix = make_indexer<3>(out.shape(), {&out, &a, &b}, "binary");
   parallel_for_each_run<3>(ix, n, [&](const int64_t* off, const int64_t* s, int64_t cnt) {
     if (s[0] == 1 && s[1] == 1 && s[2] == 0) {  // tensor ⊙ broadcast scalar row: common, keep it tight

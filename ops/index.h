@@ -13,6 +13,8 @@
 // like 1-element 1-D tensors (dim 0 or -1).
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <utility>
 
 #include "ops/kernels.h"
@@ -40,6 +42,19 @@ using SortKernel = void (*)(const Tensor& rows, int64_t k, bool descending, Tens
 // stride along `zeroed_dim` set to 0 (-1: none). Gather/scatter kernels walk index's shape with it:
 // the kernel adds index * t.stride(dim) itself.
 Tensor index_space_view(const Tensor& t, const Shape& shape, int64_t zeroed_dim);
+
+// Calls f(U{}) with U the unsigned integer type of `bytes` (1, 2, 4 or 8) bytes: kernels that only
+// move elements (gather) are instantiated per element size, not per dtype.
+template <typename F>
+void dispatch_by_size(size_t bytes, F&& f) {
+  switch (bytes) {
+    case 1: return f(uint8_t{});
+    case 2: return f(uint16_t{});
+    case 4: return f(uint32_t{});
+    case 8: return f(uint64_t{});
+    default: MM_INTERNAL_ASSERT(false);
+  }
+}
 
 namespace ops {
 

@@ -7,6 +7,7 @@
 #include "ops/linalg.h"
 
 #include <algorithm>
+#include <climits>
 
 #include "ops/common/broadcast.h"
 #include "ops/copy.h"
@@ -43,6 +44,14 @@ StridedIndexer<3> gemm_batch_indexer(const Tensor& a, const Tensor& b, const Ten
   };
   Tensor ov = batch_view(out), av = batch_view(a), bv = batch_view(b);
   return make_indexer<3>(batch, {&ov, &av, &bv}, "matmul");
+}
+
+GemmDims gemm_dims(const Tensor& a, const Tensor& b, const Tensor& out, const char* library) {
+  GemmDims d{out.size(-2), out.size(-1), a.size(-1), {}, {}};
+  MM_INTERNAL_ASSERT(blas_matrix(a, &d.a) && blas_matrix(b, &d.b));
+  for (int64_t v : {d.M, d.N, d.K, d.a.ld, d.b.ld})
+    MM_CHECK(v <= INT_MAX, Shape, "matmul", "matrix dimension ", v, " exceeds the ", library, " limit of ", INT_MAX);
+  return d;
 }
 
 namespace ops {

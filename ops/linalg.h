@@ -38,6 +38,15 @@ using GemmKernel = void (*)(const Tensor& a, const Tensor& b, Tensor& out, doubl
 // strided-batched call). Shared by both backends.
 StridedIndexer<3> gemm_batch_indexer(const Tensor& a, const Tensor& b, const Tensor& out);
 
+// A GEMM's sizes (out [.., M, N] = a [.., M, K] @ b [.., K, N]) and how BLAS reads one matrix of a
+// and of b (blas_matrix). Throws Shape when one of M, N, K or a leading dimension exceeds INT_MAX,
+// the limit of the int arguments of `library` ("BLAS", "cuBLAS"). Shared by both backends.
+struct GemmDims {
+  int64_t M, N, K;
+  BlasMatrix a, b;
+};
+GemmDims gemm_dims(const Tensor& a, const Tensor& b, const Tensor& out, const char* library);
+
 namespace ops {
 
 // torch.matmul: 1-D · 1-D is a dot product (0-d result); a 1-D first operand is treated as a row

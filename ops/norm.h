@@ -30,6 +30,17 @@ using BatchNormBackwardKernel = void (*)(const Tensor& dy, const Tensor& x, cons
                                          const Tensor& weight, bool training, Tensor& dx, Tensor& dweight,
                                          Tensor& dbias);
 
+// For the backends (ops/cpu/norm.cpp, ops/cuda/norm.cu): the data of an optional tensor (weight,
+// bias, a backward output), nullptr when it is undefined.
+template <typename T>
+const T* opt_data(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
+template <typename T>
+T* opt_mut(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
+
 namespace ops {
 
 // The normalised output and the statistics the backward pass needs (compute dtype: f32 for

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "ops/common/broadcast.h"
 #include "ops/copy.h"
 
 namespace mm {
@@ -29,6 +30,26 @@ ReduceGeometry reduce_geometry(const Tensor& x, const std::vector<int64_t>& dims
     else if (keepdim) g.out_shape.push_back(1);
   }
   return g;
+}
+
+ReducePlan reduce_plan(const Tensor& x, const ReduceGeometry& geo, int64_t end) {
+  ReducePlan p;
+  Shape osz, isz;
+  Strides ost, ist;
+  std::vector<bool> reduced(x.dim(), false);
+  for (int64_t d : geo.dims) reduced[d] = true;
+  for (int64_t d = 0; d < end; ++d) {
+    (reduced[d] ? isz : osz).push_back(x.shape()[d]);
+    (reduced[d] ? ist : ost).push_back(x.strides()[d]);
+  }
+  // make_indexer collapses mergeable dims when it sees the (size, stride) lists as tensor views.
+  Tensor ov = Tensor::make_view(x.storage(), osz, ost, x.offset(), x.dtype());
+  Tensor iv = Tensor::make_view(x.storage(), isz, ist, x.offset(), x.dtype());
+  p.outer = make_indexer<1>(osz, {&ov}, "reduce");
+  p.inner = make_indexer<1>(isz, {&iv}, "reduce");
+  p.num_out = shape_numel(osz);
+  p.num_inner = shape_numel(isz);
+  return p;
 }
 
 namespace ops {

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "ops/common/strided_indexer.h"
 #include "ops/kernels.h"
 
 namespace mm {
@@ -23,6 +24,20 @@ ReduceGeometry reduce_geometry(const Tensor& x, const std::vector<int64_t>& dims
 // values: contiguous, keep_shape, dtype per op (undefined for argmax/argmin); indices (i64,
 // keep_shape: the row-major position inside the reduced sub-space) only for max/min/argmax/argmin.
 using ReduceKernel = void (*)(OpId op, const Tensor& x, const ReduceGeometry& geo, Tensor& values, Tensor* indices);
+
+// ---- shared by the backends (ops/cpu/reduce.cpp, ops/cuda/reduce.cu) ----
+
+// x's dims split into two iteration spaces over x: the kept dims (outer, in output order: linear
+// index = output element) and the reduced dims (inner: linear index = row-major position inside the
+// reduced sub-space), mergeable dims collapsed. Only dims < `end` take part (the CPU's outer-dims
+// path handles a trailing block of kept dims itself); x.dim() for all.
+struct ReducePlan {
+  StridedIndexer<1> outer;
+  StridedIndexer<1> inner;
+  int64_t num_out = 1;
+  int64_t num_inner = 1;
+};
+ReducePlan reduce_plan(const Tensor& x, const ReduceGeometry& geo, int64_t end);
 
 namespace ops {
 // Sum in the input's floating dtype (integers and bool sum to i64, like PyTorch).

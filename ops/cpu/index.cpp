@@ -18,19 +18,6 @@
 namespace mm::cpu {
 namespace {
 
-// gather only moves elements, so it is instantiated per element size, not per dtype: every dtype
-// (bool, f16, ...) shares four loops.
-template <typename F>
-void dispatch_by_size(size_t bytes, F&& f) {
-  switch (bytes) {
-    case 1: return f(uint8_t{});
-    case 2: return f(uint16_t{});
-    case 4: return f(uint32_t{});
-    case 8: return f(uint64_t{});
-    default: MM_INTERNAL_ASSERT(false);
-  }
-}
-
 void gather_kernel(const Tensor& x, int64_t dim, const Tensor& index, Tensor& out) {
   Tensor xv = index_space_view(x, index.shape(), dim);
   int64_t xstride = x.stride(dim);

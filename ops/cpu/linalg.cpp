@@ -12,7 +12,6 @@
 #include <cblas.h>
 
 #include <algorithm>
-#include <climits>
 
 #include "ops/linalg.h"
 #include "runtime/parallel.h"
@@ -36,11 +35,9 @@ inline void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, blasint m, blasint
 
 template <typename T>
 void gemm_typed(const Tensor& a, const Tensor& b, Tensor& out, double alpha, double beta) {
-  const int64_t M = out.size(-2), N = out.size(-1), K = a.size(-1);
-  BlasMatrix la, lb;
-  MM_INTERNAL_ASSERT(blas_matrix(a, &la) && blas_matrix(b, &lb));
-  for (int64_t v : {M, N, K, la.ld, lb.ld})
-    MM_CHECK(v <= INT_MAX, Shape, "matmul", "matrix dimension ", v, " exceeds the BLAS limit of ", INT_MAX);
+  const GemmDims d = gemm_dims(a, b, out, "BLAS");
+  const int64_t M = d.M, N = d.N, K = d.K;
+  const BlasMatrix la = d.a, lb = d.b;
   const CBLAS_TRANSPOSE ta = la.trans ? CblasTrans : CblasNoTrans;
   const CBLAS_TRANSPOSE tb = lb.trans ? CblasTrans : CblasNoTrans;
   const T* pa = a.data<T>();

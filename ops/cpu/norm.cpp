@@ -22,16 +22,6 @@
 namespace mm::cpu {
 namespace {
 
-// Pointers to the data of an optional tensor (nullptr when undefined).
-template <typename T>
-const T* opt_data(const Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
-}
-template <typename T>
-T* opt_mut(const Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
-}
-
 // ---- layer_norm ----
 
 template <typename T>

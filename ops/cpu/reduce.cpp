@@ -15,10 +15,10 @@
 #include <utility>
 #include <vector>
 
-#include "ops/common/broadcast.h"
 #include "ops/cpu/loops.h"
 #include "ops/math/reduce_functors.h"
 #include "ops/reduce.h"
+#include "ops/reduce_dispatch.h"
 
 namespace mm::cpu {
 namespace {
@@ -36,35 +36,6 @@ struct ReduceOut {
     }
   }
 };
-
-// Splits the input's dims into kept (outer, in output order) and reduced (inner) iteration spaces.
-// Only dims < `end` take part (the outer-dims path handles the trailing kept block itself).
-struct ReducePlan {
-  StridedIndexer<1> outer;
-  StridedIndexer<1> inner;
-  int64_t num_out = 1;
-  int64_t num_inner = 1;
-};
-
-ReducePlan make_plan(const Tensor& x, const ReduceGeometry& geo, int64_t end) {
-  ReducePlan p;
-  Shape osz, isz;
-  Strides ost, ist;
-  std::vector<bool> reduced(x.dim(), false);
-  for (int64_t d : geo.dims) reduced[d] = true;
-  for (int64_t d = 0; d < end; ++d) {
-    (reduced[d] ? isz : osz).push_back(x.shape()[d]);
-    (reduced[d] ? ist : ost).push_back(x.strides()[d]);
-  }
-  // make_indexer collapses mergeable dims when it sees the (size, stride) lists as tensor views.
-  Tensor ov = Tensor::make_view(x.storage(), osz, ost, x.offset(), x.dtype());
-  Tensor iv = Tensor::make_view(x.storage(), isz, ist, x.offset(), x.dtype());
-  p.outer = make_indexer<1>(osz, {&ov}, "reduce");
-  p.inner = make_indexer<1>(isz, {&iv}, "reduce");
-  p.num_out = shape_numel(osz);
-  p.num_inner = shape_numel(isz);
-  return p;
-}
 
 // Contiguous runs of max/min-type reductions. extreme_beats() is too branchy to vectorise; instead
 // the extreme ignoring NaN and a "saw a NaN" flag are two plain vectorisable reductions, and the
@@ -149,7 +120,7 @@ bool reduce_outer_dims(const Tensor& x, const ReduceGeometry& geo, const ReduceO
   int64_t cols = 1;  // the trailing block of kept dims, contiguous in input and output
   for (int64_t d = last + 1; d < x.dim(); ++d) cols *= x.shape()[d];
   if (cols < 16) return false;  // narrow rows: the per-output loop does as well
-  const ReducePlan p = make_plan(x, geo, last + 1);
+  const ReducePlan p = reduce_plan(x, geo, last + 1);
   const int64_t rows = p.num_inner;
   const int64_t width = std::min(cols, kMaxWidth);
   const int64_t blocks = (cols + width - 1) / width;
@@ -212,7 +183,7 @@ template <typename R, typename T>
 void reduce_loop(const Tensor& x, const ReduceGeometry& geo, const ReduceOut<R, T>& out) {
   using Acc = typename R::Acc;
   if (reduce_outer_dims<R, T>(x, geo, out)) return;
-  ReducePlan p = make_plan(x, geo, x.dim());
+  ReducePlan p = reduce_plan(x, geo, x.dim());
   const T* xb = x.data<T>();
   if (p.num_out >= 16 || p.num_inner < kGrain) {
     parallel_for(0, p.num_out, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, p.num_inner)),
@@ -252,23 +223,10 @@ void run(const Tensor& x, const ReduceGeometry& geo, Tensor& values, Tensor* ind
 }
 
 void reduce_kernel(OpId op, const Tensor& x, const ReduceGeometry& geo, Tensor& values, Tensor* indices) {
-  const char* name = op_name(op);
-  switch (op) {
-    case OpId::sum:
-      return MM_DISPATCH_NUMERIC(x.dtype(), name, [&] { run<SumReducer<scalar_t>, scalar_t>(x, geo, values, nullptr); });
-    case OpId::max:
-    case OpId::argmax:
-      return MM_DISPATCH_NUMERIC(x.dtype(), name, [&] { run<MaxReducer<scalar_t>, scalar_t>(x, geo, values, indices); });
-    case OpId::min:
-    case OpId::argmin:
-      return MM_DISPATCH_NUMERIC(x.dtype(), name, [&] { run<MinReducer<scalar_t>, scalar_t>(x, geo, values, indices); });
-    case OpId::amax:
-      return MM_DISPATCH_NUMERIC(x.dtype(), name, [&] { run<AMaxReducer<scalar_t>, scalar_t>(x, geo, values, nullptr); });
-    case OpId::amin:
-      return MM_DISPATCH_NUMERIC(x.dtype(), name, [&] { run<AMinReducer<scalar_t>, scalar_t>(x, geo, values, nullptr); });
-    default:
-      fail(ErrorKind::NotImplemented, name, "no CPU reduction");
-  }
+  dispatch_reduction(op, x.dtype(), "CPU", [&](auto tag, bool with_indices) {
+    using Tag = decltype(tag);
+    run<typename Tag::Reducer, typename Tag::Scalar>(x, geo, values, with_indices ? indices : nullptr);
+  });
 }
 
 }  // namespace

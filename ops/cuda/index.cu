@@ -24,17 +24,6 @@ namespace {
 inline constexpr int kThreads = 256;
 inline constexpr int64_t kSharedSortMax = 2048;  // 2048 * (4 + 8) bytes = 24 KiB of shared memory
 
-template <typename F>
-void dispatch_by_size(size_t bytes, F&& f) {
-  switch (bytes) {
-    case 1: return f(uint8_t{});
-    case 2: return f(uint16_t{});
-    case 4: return f(uint32_t{});
-    case 8: return f(uint64_t{});
-    default: MM_INTERNAL_ASSERT(false);
-  }
-}
-
 // ---- gather / index_select ----
 
 template <typename T>

@@ -80,11 +80,9 @@ void cublas_gemm(const GemmCall& g, double alpha, double beta, const T* p1, long
 
 template <typename T>
 void gemm_typed(const Tensor& a, const Tensor& b, Tensor& out, double alpha, double beta) {
-  const int64_t M = out.size(-2), N = out.size(-1), K = a.size(-1);
-  BlasMatrix la, lb;
-  MM_INTERNAL_ASSERT(blas_matrix(a, &la) && blas_matrix(b, &lb));
-  for (int64_t v : {M, N, K, la.ld, lb.ld})
-    MM_CHECK(v <= INT_MAX, Shape, "matmul", "matrix dimension ", v, " exceeds the cuBLAS limit of ", INT_MAX);
+  const GemmDims d = gemm_dims(a, b, out, "cuBLAS");
+  const int64_t M = d.M, N = d.N, K = d.K;
+  const BlasMatrix la = d.a, lb = d.b;
   GemmCall g{cublas_handle(),
              lb.trans ? CUBLAS_OP_T : CUBLAS_OP_N,
              la.trans ? CUBLAS_OP_T : CUBLAS_OP_N,

@@ -43,15 +43,6 @@ unsigned grid_size(int64_t blocks, const char* op) {
   return static_cast<unsigned>(blocks);
 }
 
-template <typename T>
-const T* opt_data(const Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
-}
-template <typename T>
-T* opt_mut(const Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
-}
-
 // ---- layer_norm ----
 
 template <typename T>

@@ -10,11 +10,11 @@
 // max/min with indices reduce in two scalar block reductions: first the extreme value, then the
 // smallest index among the threads whose candidate equals it. That gives the first occurrence (as
 // on the CPU) without shuffling (value, index) pairs, which warp shuffles cannot move as one.
-#include "ops/common/broadcast.h"
 #include "ops/cuda/block_reduce.cuh"
 #include "ops/cuda/loops.cuh"
 #include "ops/math/reduce_functors.h"
 #include "ops/reduce.h"
+#include "ops/reduce_dispatch.h"
 
 namespace mm::cuda {
 namespace {
@@ -90,51 +90,26 @@ __global__ void reduce_thread_kernel(StridedIndexer<1> outer, StridedIndexer<1> 
 
 template <typename R, typename T>
 void run(const Tensor& x, const ReduceGeometry& geo, Tensor& values, Tensor* indices) {
-  Shape osz, isz;
-  Strides ost, ist;
-  std::vector<bool> reduced(x.dim(), false);
-  for (int64_t d : geo.dims) reduced[d] = true;
-  for (int64_t d = 0; d < x.dim(); ++d) {
-    (reduced[d] ? isz : osz).push_back(x.shape()[d]);
-    (reduced[d] ? ist : ost).push_back(x.strides()[d]);
-  }
-  Tensor ov = Tensor::make_view(x.storage(), osz, ost, x.offset(), x.dtype());
-  Tensor iv = Tensor::make_view(x.storage(), isz, ist, x.offset(), x.dtype());
-  auto outer = make_indexer<1>(osz, {&ov}, "reduce");
-  auto inner = make_indexer<1>(isz, {&iv}, "reduce");
-  int64_t num_out = shape_numel(osz), num_inner = shape_numel(isz);
+  const ReducePlan p = reduce_plan(x, geo, x.dim());
   T* out = values.defined() ? values.data<T>() : nullptr;
   int64_t* out_idx = indices != nullptr ? indices->data<int64_t>() : nullptr;
   const char* name = "reduce";
   bool innermost_kept = !geo.dims.empty() && geo.dims.back() != x.dim() - 1 && x.is_contiguous();
-  if (innermost_kept && num_out >= 1024) {
-    launch(reduce_thread_kernel<R, T>, blocks_for(num_out, kReduceThreads), dim3(kReduceThreads), 0, name, outer,
-           inner, num_out, num_inner, x.data<T>(), out, out_idx);
+  if (innermost_kept && p.num_out >= 1024) {
+    launch(reduce_thread_kernel<R, T>, blocks_for(p.num_out, kReduceThreads), dim3(kReduceThreads), 0, name, p.outer,
+           p.inner, p.num_out, p.num_inner, x.data<T>(), out, out_idx);
     return;
   }
-  MM_CHECK(num_out <= 2147483647LL, Shape, name, "too many outputs for one grid: ", num_out);
-  launch(reduce_block_kernel<R, T>, dim3(static_cast<unsigned>(num_out)), dim3(kReduceThreads), 0, name, outer, inner,
-         num_inner, x.data<T>(), out, out_idx);
+  MM_CHECK(p.num_out <= 2147483647LL, Shape, name, "too many outputs for one grid: ", p.num_out);
+  launch(reduce_block_kernel<R, T>, dim3(static_cast<unsigned>(p.num_out)), dim3(kReduceThreads), 0, name, p.outer,
+         p.inner, p.num_inner, x.data<T>(), out, out_idx);
 }
 
 void reduce_dispatch(OpId op, const Tensor& x, const ReduceGeometry& geo, Tensor& values, Tensor* indices) {
-  const char* name = op_name(op);
-  switch (op) {
-    case OpId::sum:
-      return MM_DISPATCH_NUMERIC(x.dtype(), name, [&] { run<SumReducer<scalar_t>, scalar_t>(x, geo, values, nullptr); });
-    case OpId::max:
-    case OpId::argmax:
-      return MM_DISPATCH_NUMERIC(x.dtype(), name, [&] { run<MaxReducer<scalar_t>, scalar_t>(x, geo, values, indices); });
-    case OpId::min:
-    case OpId::argmin:
-      return MM_DISPATCH_NUMERIC(x.dtype(), name, [&] { run<MinReducer<scalar_t>, scalar_t>(x, geo, values, indices); });
-    case OpId::amax:
-      return MM_DISPATCH_NUMERIC(x.dtype(), name, [&] { run<AMaxReducer<scalar_t>, scalar_t>(x, geo, values, nullptr); });
-    case OpId::amin:
-      return MM_DISPATCH_NUMERIC(x.dtype(), name, [&] { run<AMinReducer<scalar_t>, scalar_t>(x, geo, values, nullptr); });
-    default:
-      fail(ErrorKind::NotImplemented, name, "no CUDA reduction");
-  }
+  dispatch_reduction(op, x.dtype(), "CUDA", [&](auto tag, bool with_indices) {
+    using Tag = decltype(tag);
+    run<typename Tag::Reducer, typename Tag::Scalar>(x, geo, values, with_indices ? indices : nullptr);
+  });
 }
 
 }  // namespace

@@ -5,53 +5,43 @@
 #include <cmath>
 
 #include "autograd/functions.h"
+#include "tests/common/expect_error.h"
 
 namespace mm {
 namespace {
 
-// Runs f, expects an mm::Error of `kind` whose message contains `needle`.
-template <typename F>
-void expect_error(F&& f, ErrorKind kind, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "no error thrown; expected one containing \"" << needle << "\"";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), kind) << e.what();
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
-
 Tensor f32(const Shape& s) { return ops::full(s, 0.5, DType::F32); }
 
 TEST(ConvErrors, RankShapeAndGroups) {
-  expect_error([] { conv2d(f32({3, 4}), f32({2, 3, 1, 1})); }, ErrorKind::Shape, "3-d [C,H,W] or 4-d");
-  expect_error([] { conv2d(f32({1, 3, 4, 4}), f32({2, 3, 1})); }, ErrorKind::Shape, "weight must be 4-d");
-  expect_error([] { conv2d(f32({1, 3, 4, 4}), f32({2, 2, 1, 1})); }, ErrorKind::Shape, "input channels per group");
-  expect_error([] { conv2d(f32({1, 3, 4, 4}), f32({2, 1, 1, 1}), Tensor(), {1, 1}, {0, 0}, {1, 1}, 2); },
-               ErrorKind::Shape, "not divisible by groups=2");
-  expect_error([] { conv2d(f32({1, 4, 4, 4}), f32({3, 2, 1, 1}), Tensor(), {1, 1}, {0, 0}, {1, 1}, 2); },
-               ErrorKind::Shape, "output channels O=3");
-  expect_error([] { conv2d(f32({1, 3, 4, 4}), f32({2, 3, 1, 1}), f32({3})); }, ErrorKind::Shape, "bias must be 1-d [2]");
-  expect_error([] { conv2d(f32({1, 3, 4, 4}), f32({2, 3, 5, 5})); }, ErrorKind::Shape, "exceeds the padded input");
-  expect_error([] { conv2d(f32({1, 3, 4, 4}), f32({2, 3, 3, 3}), Tensor(), {1, 1}, {0, 0}, {3, 3}); }, ErrorKind::Shape,
-               "kernel size (dilated) 7x7");
+  EXPECT_ERROR_CONTAINS(conv2d(f32({3, 4}), f32({2, 3, 1, 1})), ErrorKind::Shape, "3-d [C,H,W] or 4-d");
+  EXPECT_ERROR_CONTAINS(conv2d(f32({1, 3, 4, 4}), f32({2, 3, 1})), ErrorKind::Shape, "weight must be 4-d");
+  EXPECT_ERROR_CONTAINS(conv2d(f32({1, 3, 4, 4}), f32({2, 2, 1, 1})), ErrorKind::Shape, "input channels per group");
+  EXPECT_ERROR_CONTAINS(conv2d(f32({1, 3, 4, 4}), f32({2, 1, 1, 1}), Tensor(), {1, 1}, {0, 0}, {1, 1}, 2),
+                        ErrorKind::Shape, "not divisible by groups=2");
+  EXPECT_ERROR_CONTAINS(conv2d(f32({1, 4, 4, 4}), f32({3, 2, 1, 1}), Tensor(), {1, 1}, {0, 0}, {1, 1}, 2),
+                        ErrorKind::Shape, "output channels O=3");
+  EXPECT_ERROR_CONTAINS(conv2d(f32({1, 3, 4, 4}), f32({2, 3, 1, 1}), f32({3})), ErrorKind::Shape,
+                        "bias must be 1-d [2]");
+  EXPECT_ERROR_CONTAINS(conv2d(f32({1, 3, 4, 4}), f32({2, 3, 5, 5})), ErrorKind::Shape, "exceeds the padded input");
+  EXPECT_ERROR_CONTAINS(conv2d(f32({1, 3, 4, 4}), f32({2, 3, 3, 3}), Tensor(), {1, 1}, {0, 0}, {3, 3}),
+                        ErrorKind::Shape, "kernel size (dilated) 7x7");
 }
 
 TEST(ConvErrors, ParamsDtypes) {
-  expect_error([] { conv2d(f32({1, 3, 4, 4}), f32({2, 3, 1, 1}), Tensor(), {0, 1}); }, ErrorKind::Value,
-               "stride must be >= 1");
-  expect_error([] { conv2d(f32({1, 3, 4, 4}), f32({2, 3, 1, 1}), Tensor(), {1, 1}, {-1, 0}); }, ErrorKind::Value,
-               "padding must be >= 0");
-  expect_error([] { conv2d(f32({1, 3, 4, 4}), f32({2, 3, 1, 1}), Tensor(), {1, 1}, {0, 0}, {1, 0}); }, ErrorKind::Value,
-               "dilation must be >= 1");
-  expect_error([] { conv2d(f32({1, 3, 4, 4}), f32({2, 3, 1, 1}), Tensor(), {1, 1}, {0, 0}, {1, 1}, 0); },
-               ErrorKind::Value, "groups must be >= 1");
-  expect_error([] { conv2d(f32({1, 3, 4, 4}), ops::full({2, 3, 1, 1}, 1.0, DType::F64)); }, ErrorKind::DType,
-               "dtypes differ: f32 vs f64");
-  expect_error([] { conv2d(ops::full({1, 3, 4, 4}, 1.0, DType::I64), ops::full({2, 3, 1, 1}, 1.0, DType::I64)); },
-               ErrorKind::DType, "floating");
-  expect_error([] { conv2d(f32({1, 3, 4, 4}), f32({2, 3, 1, 1}), ops::full({2}, 1.0, DType::F64)); }, ErrorKind::DType,
-               "bias dtype f64");
+  EXPECT_ERROR_CONTAINS(conv2d(f32({1, 3, 4, 4}), f32({2, 3, 1, 1}), Tensor(), {0, 1}), ErrorKind::Value,
+                        "stride must be >= 1");
+  EXPECT_ERROR_CONTAINS(conv2d(f32({1, 3, 4, 4}), f32({2, 3, 1, 1}), Tensor(), {1, 1}, {-1, 0}), ErrorKind::Value,
+                        "padding must be >= 0");
+  EXPECT_ERROR_CONTAINS(conv2d(f32({1, 3, 4, 4}), f32({2, 3, 1, 1}), Tensor(), {1, 1}, {0, 0}, {1, 0}),
+                        ErrorKind::Value, "dilation must be >= 1");
+  EXPECT_ERROR_CONTAINS(conv2d(f32({1, 3, 4, 4}), f32({2, 3, 1, 1}), Tensor(), {1, 1}, {0, 0}, {1, 1}, 0),
+                        ErrorKind::Value, "groups must be >= 1");
+  EXPECT_ERROR_CONTAINS(conv2d(f32({1, 3, 4, 4}), ops::full({2, 3, 1, 1}, 1.0, DType::F64)), ErrorKind::DType,
+                        "dtypes differ: f32 vs f64");
+  EXPECT_ERROR_CONTAINS(conv2d(ops::full({1, 3, 4, 4}, 1.0, DType::I64), ops::full({2, 3, 1, 1}, 1.0, DType::I64)),
+                        ErrorKind::DType, "floating");
+  EXPECT_ERROR_CONTAINS(conv2d(f32({1, 3, 4, 4}), f32({2, 3, 1, 1}), ops::full({2}, 1.0, DType::F64)), ErrorKind::DType,
+                        "bias dtype f64");
 }
 
 TEST(ConvEmpty, ZeroBatchAndZeroChannels) {

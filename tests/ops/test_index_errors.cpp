@@ -8,6 +8,7 @@
 
 #include "autograd/functions.h"
 #include "runtime/parallel.h"
+#include "tests/common/expect_error.h"
 
 namespace mm {
 namespace {
@@ -15,55 +16,45 @@ namespace {
 Tensor i64(const std::vector<int64_t>& v, const Shape& shape) { return Tensor::from_vector<int64_t>(v, shape); }
 Tensor f32(const Shape& shape) { return ops::ones(shape, DType::F32); }
 
-template <typename F>
-void expect_error(F&& f, ErrorKind kind, const std::vector<std::string>& parts) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an mm::Error";
-  } catch (const Error& e) {
-    std::string msg = e.what();
-    EXPECT_EQ(e.kind(), kind) << msg;
-    for (const std::string& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "'" << msg << "' lacks '" << p << "'";
-  }
-}
-
 TEST(IndexErrors, OutOfRangeIndicesNameOpValueDimAndSize) {
-  expect_error([] { index_select(f32({4, 3}), 0, i64({1, 5}, {2})); }, ErrorKind::Index,
-               {"index_select", "index 5", "dimension 0", "size 4"});
-  expect_error([] { index_select(f32({4, 3}), 1, i64({-1}, {1})); }, ErrorKind::Index,
-               {"index_select", "index -1", "dimension 1", "size 3"});
-  expect_error([] { gather(f32({2, 3}), 1, i64({0, 1, 3, 0}, {2, 2})); }, ErrorKind::Index,
-               {"gather", "index 3", "dimension 1", "size 3"});
-  expect_error([] { scatter_add(f32({2, 3}), 0, i64({2, 0}, {1, 2}), f32({1, 2})); }, ErrorKind::Index,
-               {"scatter_add", "index 2", "dimension 0", "size 2"});
-  expect_error([] { ops::index_add(f32({2, 3}), 0, i64({0, 7}, {2}), f32({2, 3})); }, ErrorKind::Index,
-               {"index_add", "index 7", "size 2"});
-  expect_error([] { one_hot(i64({0, 3}, {2}), 3); }, ErrorKind::Index, {"one_hot", "class index 3", "num_classes 3"});
-  expect_error([] { one_hot(i64({0, -2}, {2})); }, ErrorKind::Index, {"one_hot", "class index -2"});
-  expect_error([] { embedding(f32({5, 2}), i64({1, 5}, {2})); }, ErrorKind::Index, {"embedding", "index 5", "size 5"});
+  EXPECT_ERROR_CONTAINS(index_select(f32({4, 3}), 0, i64({1, 5}, {2})), ErrorKind::Index,
+                        "index_select", "index 5", "dimension 0", "size 4");
+  EXPECT_ERROR_CONTAINS(index_select(f32({4, 3}), 1, i64({-1}, {1})), ErrorKind::Index,
+                        "index_select", "index -1", "dimension 1", "size 3");
+  EXPECT_ERROR_CONTAINS(gather(f32({2, 3}), 1, i64({0, 1, 3, 0}, {2, 2})), ErrorKind::Index,
+                        "gather", "index 3", "dimension 1", "size 3");
+  EXPECT_ERROR_CONTAINS(scatter_add(f32({2, 3}), 0, i64({2, 0}, {1, 2}), f32({1, 2})), ErrorKind::Index,
+                        "scatter_add", "index 2", "dimension 0", "size 2");
+  EXPECT_ERROR_CONTAINS(ops::index_add(f32({2, 3}), 0, i64({0, 7}, {2}), f32({2, 3})), ErrorKind::Index,
+                        "index_add", "index 7", "size 2");
+  EXPECT_ERROR_CONTAINS(one_hot(i64({0, 3}, {2}), 3), ErrorKind::Index, "one_hot", "class index 3", "num_classes 3");
+  EXPECT_ERROR_CONTAINS(one_hot(i64({0, -2}, {2})), ErrorKind::Index, "one_hot", "class index -2");
+  EXPECT_ERROR_CONTAINS(embedding(f32({5, 2}), i64({1, 5}, {2})), ErrorKind::Index, "embedding", "index 5", "size 5");
 }
 
 TEST(IndexErrors, ShapesDtypesAndArguments) {
-  expect_error([] { index_select(f32({4, 3}), 0, i64({0, 1}, {1, 2})); }, ErrorKind::Shape, {"index_select", "0-d or 1-D"});
-  expect_error([] { index_select(f32({4, 3}), 2, i64({0}, {1})); }, ErrorKind::Index, {"dimension 2", "rank 2"});
-  expect_error([] { index_select(f32({4, 3}), 0, f32({1})); }, ErrorKind::DType, {"index_select", "i64 or i32", "f32"});
-  expect_error([] { gather(f32({4, 3}), 0, i64({0, 1}, {2})); }, ErrorKind::Shape, {"gather", "rank"});
-  expect_error([] { gather(f32({2, 3}), 1, i64({0, 0, 0}, {3, 1})); }, ErrorKind::Shape,
-               {"gather", "[3,1]", "larger than the input", "dimension 0"});
-  expect_error([] { scatter_add(f32({3, 3}), 0, i64({0, 0, 0}, {1, 3}), f32({1, 2})); }, ErrorKind::Shape,
-               {"scatter_add", "larger than src", "dimension 1"});
-  expect_error([] { scatter_add(f32({3}), 0, i64({0}, {1}), ops::ones({1}, DType::F64)); }, ErrorKind::DType,
-               {"scatter_add", "f64", "f32"});
-  expect_error([] { ops::index_add(f32({3, 2}), 0, i64({0}, {1}), f32({1, 3})); }, ErrorKind::Shape, {"index_add", "[1,2]"});
-  expect_error([] { one_hot(f32({2})); }, ErrorKind::DType, {"one_hot", "f32"});
-  expect_error([] { one_hot(i64({}, {0})); }, ErrorKind::Value, {"one_hot", "empty"});
-  expect_error([] { one_hot(i64({1}, {1}), -3); }, ErrorKind::Value, {"one_hot", "num_classes"});
-  expect_error([] { topk(f32({2, 3}), 4); }, ErrorKind::Index, {"topk", "k = 4", "size 3"});
-  expect_error([] { topk(f32({2, 3}), -1); }, ErrorKind::Index, {"topk", "k = -1"});
-  expect_error([] { sort(f32({2, 3}), 2); }, ErrorKind::Index, {"sort", "dimension 2"});
-  expect_error([] { embedding(f32({5}), i64({1}, {1})); }, ErrorKind::Shape, {"embedding", "2-D"});
-  expect_error([] { embedding(f32({5, 2}), f32({1})); }, ErrorKind::DType, {"embedding", "ids"});
-  expect_error([] { embedding(f32({5, 2}), i64({1}, {1}), 5); }, ErrorKind::Index, {"embedding", "padding_idx 5"});
+  EXPECT_ERROR_CONTAINS(index_select(f32({4, 3}), 0, i64({0, 1}, {1, 2})), ErrorKind::Shape,
+                        "index_select", "0-d or 1-D");
+  EXPECT_ERROR_CONTAINS(index_select(f32({4, 3}), 2, i64({0}, {1})), ErrorKind::Index, "dimension 2", "rank 2");
+  EXPECT_ERROR_CONTAINS(index_select(f32({4, 3}), 0, f32({1})), ErrorKind::DType, "index_select", "i64 or i32", "f32");
+  EXPECT_ERROR_CONTAINS(gather(f32({4, 3}), 0, i64({0, 1}, {2})), ErrorKind::Shape, "gather", "rank");
+  EXPECT_ERROR_CONTAINS(gather(f32({2, 3}), 1, i64({0, 0, 0}, {3, 1})), ErrorKind::Shape,
+                        "gather", "[3,1]", "larger than the input", "dimension 0");
+  EXPECT_ERROR_CONTAINS(scatter_add(f32({3, 3}), 0, i64({0, 0, 0}, {1, 3}), f32({1, 2})), ErrorKind::Shape,
+                        "scatter_add", "larger than src", "dimension 1");
+  EXPECT_ERROR_CONTAINS(scatter_add(f32({3}), 0, i64({0}, {1}), ops::ones({1}, DType::F64)), ErrorKind::DType,
+                        "scatter_add", "f64", "f32");
+  EXPECT_ERROR_CONTAINS(ops::index_add(f32({3, 2}), 0, i64({0}, {1}), f32({1, 3})), ErrorKind::Shape,
+                        "index_add", "[1,2]");
+  EXPECT_ERROR_CONTAINS(one_hot(f32({2})), ErrorKind::DType, "one_hot", "f32");
+  EXPECT_ERROR_CONTAINS(one_hot(i64({}, {0})), ErrorKind::Value, "one_hot", "empty");
+  EXPECT_ERROR_CONTAINS(one_hot(i64({1}, {1}), -3), ErrorKind::Value, "one_hot", "num_classes");
+  EXPECT_ERROR_CONTAINS(topk(f32({2, 3}), 4), ErrorKind::Index, "topk", "k = 4", "size 3");
+  EXPECT_ERROR_CONTAINS(topk(f32({2, 3}), -1), ErrorKind::Index, "topk", "k = -1");
+  EXPECT_ERROR_CONTAINS(sort(f32({2, 3}), 2), ErrorKind::Index, "sort", "dimension 2");
+  EXPECT_ERROR_CONTAINS(embedding(f32({5}), i64({1}, {1})), ErrorKind::Shape, "embedding", "2-D");
+  EXPECT_ERROR_CONTAINS(embedding(f32({5, 2}), f32({1})), ErrorKind::DType, "embedding", "ids");
+  EXPECT_ERROR_CONTAINS(embedding(f32({5, 2}), i64({1}, {1}), 5), ErrorKind::Index, "embedding", "padding_idx 5");
 }
 
 TEST(IndexOps, EmptyAndZeroDimInputs) {

@@ -3,48 +3,41 @@
 #include <gtest/gtest.h>
 
 #include "autograd/functions.h"
+#include "tests/common/expect_error.h"
 
 namespace mm {
 namespace {
 
-// Runs f, expects an mm::Error of `kind` whose message contains `needle`.
-template <typename F>
-void expect_error(F&& f, ErrorKind kind, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "no error thrown; expected one containing \"" << needle << "\"";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), kind) << e.what();
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
-
 Tensor f32(const Shape& s, double v = 0.5) { return ops::full(s, v, DType::F32); }
 
 TEST(LinalgErrors, Matmul) {
-  expect_error([] { matmul(f32({4, 3}), f32({5, 2})); }, ErrorKind::Shape, "matmul: inner dimensions differ: [4,3] @ [5,2]");
-  expect_error([] { matmul(f32({3}), f32({4})); }, ErrorKind::Shape, "inner dimensions differ: [3] @ [4]");
-  expect_error([] { matmul(f32({2, 3, 4}), f32({3, 5})); }, ErrorKind::Shape, "inner dimensions differ: [2,3,4] @ [3,5]");
-  expect_error([] { matmul(f32({}), f32({3})); }, ErrorKind::Shape, "at least one dimension");
-  expect_error([] { matmul(f32({2, 3, 4}), f32({3, 4, 5})); }, ErrorKind::Shape, "batch dimensions cannot be broadcast");
-  expect_error([] { matmul(f32({2, 3}), ops::full({3, 2}, 1.0, DType::F64)); }, ErrorKind::DType,
-               "same dtype, got f32 and f64");
-  expect_error([] { matmul(ops::full({2, 3}, 1.0, DType::I64), ops::full({3, 2}, 1.0, DType::I64)); }, ErrorKind::DType,
-               "floating");
-  expect_error([] { matmul(Tensor(), f32({3})); }, ErrorKind::Value, "undefined");
+  EXPECT_ERROR_CONTAINS(matmul(f32({4, 3}), f32({5, 2})), ErrorKind::Shape,
+                        "matmul: inner dimensions differ: [4,3] @ [5,2]");
+  EXPECT_ERROR_CONTAINS(matmul(f32({3}), f32({4})), ErrorKind::Shape, "inner dimensions differ: [3] @ [4]");
+  EXPECT_ERROR_CONTAINS(matmul(f32({2, 3, 4}), f32({3, 5})), ErrorKind::Shape,
+                        "inner dimensions differ: [2,3,4] @ [3,5]");
+  EXPECT_ERROR_CONTAINS(matmul(f32({}), f32({3})), ErrorKind::Shape, "at least one dimension");
+  EXPECT_ERROR_CONTAINS(matmul(f32({2, 3, 4}), f32({3, 4, 5})), ErrorKind::Shape,
+                        "batch dimensions cannot be broadcast");
+  EXPECT_ERROR_CONTAINS(matmul(f32({2, 3}), ops::full({3, 2}, 1.0, DType::F64)), ErrorKind::DType,
+                        "same dtype, got f32 and f64");
+  EXPECT_ERROR_CONTAINS(matmul(ops::full({2, 3}, 1.0, DType::I64), ops::full({3, 2}, 1.0, DType::I64)),
+                        ErrorKind::DType, "floating");
+  EXPECT_ERROR_CONTAINS(matmul(Tensor(), f32({3})), ErrorKind::Value, "undefined");
 }
 
 TEST(LinalgErrors, BmmLinearAddmm) {
-  expect_error([] { bmm(f32({3, 4}), f32({4, 2})); }, ErrorKind::Shape, "expected 3-D tensors");
-  expect_error([] { bmm(f32({2, 3, 4}), f32({3, 4, 2})); }, ErrorKind::Shape, "batch sizes differ");
-  expect_error([] { bmm(f32({2, 3, 4}), f32({2, 5, 2})); }, ErrorKind::Shape, "inner dimensions differ: [2,3,4] @ [2,5,2]");
-  expect_error([] { linear(f32({2, 3}), f32({4, 5})); }, ErrorKind::Shape, "input features differ");
-  expect_error([] { linear(f32({2, 3}), f32({3})); }, ErrorKind::Shape, "weight must be 2-D");
-  expect_error([] { linear(f32({2, 3}), f32({4, 3}), f32({5})); }, ErrorKind::Shape, "bias must be [4]");
-  expect_error([] { linear(f32({2, 3}), f32({4, 3}), ops::full({4}, 1.0, DType::F64)); }, ErrorKind::DType,
-               "bias must have the operands' dtype f32");
-  expect_error([] { addmm(f32({3}), f32({2, 3}), f32({3, 4})); }, ErrorKind::Shape, "bias [3] cannot be broadcast");
-  expect_error([] { addmm(f32({4}), f32({2, 2, 3}), f32({3, 4})); }, ErrorKind::Shape, "expected 2-D matrices");
+  EXPECT_ERROR_CONTAINS(bmm(f32({3, 4}), f32({4, 2})), ErrorKind::Shape, "expected 3-D tensors");
+  EXPECT_ERROR_CONTAINS(bmm(f32({2, 3, 4}), f32({3, 4, 2})), ErrorKind::Shape, "batch sizes differ");
+  EXPECT_ERROR_CONTAINS(bmm(f32({2, 3, 4}), f32({2, 5, 2})), ErrorKind::Shape,
+                        "inner dimensions differ: [2,3,4] @ [2,5,2]");
+  EXPECT_ERROR_CONTAINS(linear(f32({2, 3}), f32({4, 5})), ErrorKind::Shape, "input features differ");
+  EXPECT_ERROR_CONTAINS(linear(f32({2, 3}), f32({3})), ErrorKind::Shape, "weight must be 2-D");
+  EXPECT_ERROR_CONTAINS(linear(f32({2, 3}), f32({4, 3}), f32({5})), ErrorKind::Shape, "bias must be [4]");
+  EXPECT_ERROR_CONTAINS(linear(f32({2, 3}), f32({4, 3}), ops::full({4}, 1.0, DType::F64)), ErrorKind::DType,
+                        "bias must have the operands' dtype f32");
+  EXPECT_ERROR_CONTAINS(addmm(f32({3}), f32({2, 3}), f32({3, 4})), ErrorKind::Shape, "bias [3] cannot be broadcast");
+  EXPECT_ERROR_CONTAINS(addmm(f32({4}), f32({2, 2, 3}), f32({3, 4})), ErrorKind::Shape, "expected 2-D matrices");
 }
 
 TEST(LinalgEmpty, ZeroSizedProductsAndGradients) {

@@ -6,63 +6,56 @@
 #include <cmath>
 
 #include "autograd/functions.h"
+#include "tests/common/expect_error.h"
 
 namespace mm {
 namespace {
-
-// Runs f, expects an mm::Error of `kind` whose message contains `needle`.
-template <typename F>
-void expect_error(F&& f, ErrorKind kind, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "no error thrown; expected one containing \"" << needle << "\"";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), kind) << e.what();
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
 
 Tensor f32(const Shape& s, double v = 0.5) { return ops::full(s, v, DType::F32); }
 Tensor i64(const std::vector<int64_t>& v, const Shape& s) { return Tensor::from_vector<int64_t>(v, s); }
 
 TEST(LossErrors, CrossEntropyTargets) {
-  expect_error([] { cross_entropy(f32({3, 5}), i64({1, 7, 2}, {3})); }, ErrorKind::Index,
-               "cross_entropy: target 7 is out of range for 5 classes");
-  expect_error([] { cross_entropy(f32({3, 5}), i64({1, -1, 2}, {3})); }, ErrorKind::Index, "target -1 is out of range");
-  expect_error([] { nll_loss(f32({3, 5}), i64({1, 5, 2}, {3})); }, ErrorKind::Index, "nll_loss: target 5");
+  EXPECT_ERROR_CONTAINS(cross_entropy(f32({3, 5}), i64({1, 7, 2}, {3})), ErrorKind::Index,
+                        "cross_entropy: target 7 is out of range for 5 classes");
+  EXPECT_ERROR_CONTAINS(cross_entropy(f32({3, 5}), i64({1, -1, 2}, {3})), ErrorKind::Index,
+                        "target -1 is out of range");
+  EXPECT_ERROR_CONTAINS(nll_loss(f32({3, 5}), i64({1, 5, 2}, {3})), ErrorKind::Index, "nll_loss: target 5");
   // ignore_index itself is fine, even outside [0, C)
   EXPECT_NO_THROW(cross_entropy(f32({3, 5}), i64({1, -100, 2}, {3})));
-  expect_error([] { cross_entropy(f32({3, 5}), i64({1, 2}, {2})); }, ErrorKind::Shape,
-               "target [2] does not match input [3,5]");
-  expect_error([] { cross_entropy(f32({2, 3, 4}), i64({0, 0, 0, 0, 0, 0}, {2, 3})); }, ErrorKind::Shape,
-               "expected target [2,4]");
-  expect_error([] { cross_entropy(f32({3, 5}), f32({3, 4})); }, ErrorKind::Shape, "probability target [3,4]");
-  expect_error([] { cross_entropy(f32({3, 5}), ops::full({3}, 1, DType::Bool)); }, ErrorKind::DType, "integer dtype");
-  expect_error([] { cross_entropy(ops::full({3, 5}, 1, DType::I64), i64({1, 1, 1}, {3})); }, ErrorKind::DType,
-               "input must be floating");
-  expect_error([] { cross_entropy(f32({3, 5}), i64({1, 1, 1}, {3}), Reduction::Mean, -100, 1.5); }, ErrorKind::Value,
-               "label_smoothing must be in [0, 1]");
-  expect_error([] { cross_entropy(f32({5}), i64({1, 1}, {2})); }, ErrorKind::Shape, "0-d class-index target");
-  expect_error([] { nll_loss(f32({}), i64({1}, {})); }, ErrorKind::Shape, "class dimension");
+  EXPECT_ERROR_CONTAINS(cross_entropy(f32({3, 5}), i64({1, 2}, {2})), ErrorKind::Shape,
+                        "target [2] does not match input [3,5]");
+  EXPECT_ERROR_CONTAINS(cross_entropy(f32({2, 3, 4}), i64({0, 0, 0, 0, 0, 0}, {2, 3})), ErrorKind::Shape,
+                        "expected target [2,4]");
+  EXPECT_ERROR_CONTAINS(cross_entropy(f32({3, 5}), f32({3, 4})), ErrorKind::Shape, "probability target [3,4]");
+  EXPECT_ERROR_CONTAINS(cross_entropy(f32({3, 5}), ops::full({3}, 1, DType::Bool)), ErrorKind::DType, "integer dtype");
+  EXPECT_ERROR_CONTAINS(cross_entropy(ops::full({3, 5}, 1, DType::I64), i64({1, 1, 1}, {3})), ErrorKind::DType,
+                        "input must be floating");
+  EXPECT_ERROR_CONTAINS(cross_entropy(f32({3, 5}), i64({1, 1, 1}, {3}), Reduction::Mean, -100, 1.5), ErrorKind::Value,
+                        "label_smoothing must be in [0, 1]");
+  EXPECT_ERROR_CONTAINS(cross_entropy(f32({5}), i64({1, 1}, {2})), ErrorKind::Shape, "0-d class-index target");
+  EXPECT_ERROR_CONTAINS(nll_loss(f32({}), i64({1}, {})), ErrorKind::Shape, "class dimension");
 }
 
 TEST(LossErrors, ElementwiseLosses) {
-  expect_error([] { mse_loss(f32({3, 4}), f32({4, 3})); }, ErrorKind::Shape, "mse_loss: target [4,3] must have the input's shape [3,4]");
-  expect_error([] { binary_cross_entropy_with_logits(f32({3, 4}), f32({3, 1})); }, ErrorKind::Shape, "target [3,1]");
-  expect_error([] { binary_cross_entropy_with_logits(f32({3, 4}), f32({3, 4}), Reduction::Mean, f32({3})); },
-               ErrorKind::Shape, "pos_weight [3] must broadcast");
-  expect_error([] { mse_loss(f32({3}), ops::full({3}, 1, DType::I64)); }, ErrorKind::DType, "target must be floating");
+  EXPECT_ERROR_CONTAINS(mse_loss(f32({3, 4}), f32({4, 3})), ErrorKind::Shape,
+                        "mse_loss: target [4,3] must have the input's shape [3,4]");
+  EXPECT_ERROR_CONTAINS(binary_cross_entropy_with_logits(f32({3, 4}), f32({3, 1})), ErrorKind::Shape, "target [3,1]");
+  EXPECT_ERROR_CONTAINS(binary_cross_entropy_with_logits(f32({3, 4}), f32({3, 4}), Reduction::Mean, f32({3})),
+                        ErrorKind::Shape, "pos_weight [3] must broadcast");
+  EXPECT_ERROR_CONTAINS(mse_loss(f32({3}), ops::full({3}, 1, DType::I64)), ErrorKind::DType, "target must be floating");
 }
 
 TEST(LossErrors, NormsAndDistances) {
-  expect_error([] { normalize(f32({3, 4}), 2, 2); }, ErrorKind::Index, "dimension 2 out of range");
-  expect_error([] { normalize(ops::full({3}, 1, DType::I64)); }, ErrorKind::DType, "normalize: input must be floating");
-  expect_error([] { cosine_similarity(f32({3, 4}), f32({2, 4})); }, ErrorKind::Shape, "cosine_similarity");
-  expect_error([] { cdist(f32({3, 4}), f32({5, 3})); }, ErrorKind::Shape, "cdist: feature sizes differ: [3,4] and [5,3]");
-  expect_error([] { cdist(f32({4}), f32({5, 4})); }, ErrorKind::Shape, "at least 2-D");
-  expect_error([] { cdist(f32({2, 3, 4}), f32({3, 5, 4})); }, ErrorKind::Shape, "cdist");
-  expect_error([] { cdist(f32({3, 4}), f32({5, 4}), -1); }, ErrorKind::Value, "p must be non-negative");
-  expect_error([] { cdist(f32({3, 4}), ops::full({5, 4}, 1, DType::F64)); }, ErrorKind::DType, "same dtype");
+  EXPECT_ERROR_CONTAINS(normalize(f32({3, 4}), 2, 2), ErrorKind::Index, "dimension 2 out of range");
+  EXPECT_ERROR_CONTAINS(normalize(ops::full({3}, 1, DType::I64)), ErrorKind::DType,
+                        "normalize: input must be floating");
+  EXPECT_ERROR_CONTAINS(cosine_similarity(f32({3, 4}), f32({2, 4})), ErrorKind::Shape, "cosine_similarity");
+  EXPECT_ERROR_CONTAINS(cdist(f32({3, 4}), f32({5, 3})), ErrorKind::Shape,
+                        "cdist: feature sizes differ: [3,4] and [5,3]");
+  EXPECT_ERROR_CONTAINS(cdist(f32({4}), f32({5, 4})), ErrorKind::Shape, "at least 2-D");
+  EXPECT_ERROR_CONTAINS(cdist(f32({2, 3, 4}), f32({3, 5, 4})), ErrorKind::Shape, "cdist");
+  EXPECT_ERROR_CONTAINS(cdist(f32({3, 4}), f32({5, 4}), -1), ErrorKind::Value, "p must be non-negative");
+  EXPECT_ERROR_CONTAINS(cdist(f32({3, 4}), ops::full({5, 4}, 1, DType::F64)), ErrorKind::DType, "same dtype");
 }
 
 TEST(LossSemantics, EmptyAndIgnoredBatches) {

@@ -6,60 +6,53 @@
 #include <cmath>
 
 #include "autograd/functions.h"
+#include "tests/common/expect_error.h"
 
 namespace mm {
 namespace {
 
-template <typename F>
-void expect_error(F&& f, ErrorKind kind, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "no error thrown; expected one containing \"" << needle << "\"";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), kind) << e.what();
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
-
 Tensor f32(const Shape& s, double v = 0.5) { return ops::full(s, v, DType::F32); }
 
 TEST(NnErrors, Dropout) {
-  expect_error([] { dropout(f32({3}), 1.5); }, ErrorKind::Value, "dropout: probability must be in [0, 1], got 1.5");
-  expect_error([] { dropout(f32({3}), -0.1); }, ErrorKind::Value, "probability");
-  expect_error([] { dropout(ops::full({3}, 1, DType::I64), 0.5); }, ErrorKind::DType, "floating");
+  EXPECT_ERROR_CONTAINS(dropout(f32({3}), 1.5), ErrorKind::Value, "dropout: probability must be in [0, 1], got 1.5");
+  EXPECT_ERROR_CONTAINS(dropout(f32({3}), -0.1), ErrorKind::Value, "probability");
+  EXPECT_ERROR_CONTAINS(dropout(ops::full({3}, 1, DType::I64), 0.5), ErrorKind::DType, "floating");
 }
 
 TEST(NnErrors, Attention) {
-  expect_error([] { scaled_dot_product_attention(f32({2, 3, 4}), f32({2, 5, 3}), f32({2, 5, 2})); }, ErrorKind::Shape,
-               "different embedding sizes");
-  expect_error([] { scaled_dot_product_attention(f32({2, 3, 4}), f32({2, 5, 4}), f32({2, 6, 2})); }, ErrorKind::Shape,
-               "different sequence lengths");
-  expect_error([] { scaled_dot_product_attention(f32({4}), f32({5, 4}), f32({5, 2})); }, ErrorKind::Shape, "at least 2-D");
-  expect_error([] { scaled_dot_product_attention(f32({3, 4}), f32({5, 4}), f32({5, 2}), f32({3, 4})); }, ErrorKind::Shape,
-               "attn_mask [3,4] must broadcast to the attention scores");
-  expect_error([] { scaled_dot_product_attention(f32({3, 4}), f32({5, 4}), f32({5, 2}), ops::full({3, 5}, 1, DType::I64)); },
-               ErrorKind::DType, "attn_mask must be bool");
-  expect_error([] { scaled_dot_product_attention(f32({3, 4}), ops::full({5, 4}, 1, DType::F64), f32({5, 2})); },
-               ErrorKind::DType, "same dtype");
-  expect_error([] { scaled_dot_product_attention(f32({3, 4}), f32({5, 4}), f32({5, 2}), {}, 2.0); }, ErrorKind::Value,
-               "dropout_p");
+  EXPECT_ERROR_CONTAINS(scaled_dot_product_attention(f32({2, 3, 4}), f32({2, 5, 3}), f32({2, 5, 2})), ErrorKind::Shape,
+                        "different embedding sizes");
+  EXPECT_ERROR_CONTAINS(scaled_dot_product_attention(f32({2, 3, 4}), f32({2, 5, 4}), f32({2, 6, 2})), ErrorKind::Shape,
+                        "different sequence lengths");
+  EXPECT_ERROR_CONTAINS(scaled_dot_product_attention(f32({4}), f32({5, 4}), f32({5, 2})), ErrorKind::Shape,
+                        "at least 2-D");
+  EXPECT_ERROR_CONTAINS(scaled_dot_product_attention(f32({3, 4}), f32({5, 4}), f32({5, 2}), f32({3, 4})),
+                        ErrorKind::Shape, "attn_mask [3,4] must broadcast to the attention scores");
+  EXPECT_ERROR_CONTAINS(scaled_dot_product_attention(f32({3, 4}), f32({5, 4}), f32({5, 2}), ops::full({3, 5}, 1, DType::I64)),
+                        ErrorKind::DType, "attn_mask must be bool");
+  EXPECT_ERROR_CONTAINS(scaled_dot_product_attention(f32({3, 4}), ops::full({5, 4}, 1, DType::F64), f32({5, 2})),
+                        ErrorKind::DType, "same dtype");
+  EXPECT_ERROR_CONTAINS(scaled_dot_product_attention(f32({3, 4}), f32({5, 4}), f32({5, 2}), {}, 2.0), ErrorKind::Value,
+                        "dropout_p");
 }
 
 TEST(NnErrors, Lstm) {
   // T=2, B=3, I=4, H=5
   Tensor x = f32({2, 3, 4}), h = f32({3, 5}), wih = f32({20, 4}), whh = f32({20, 5}), b = f32({20});
-  expect_error([&] { lstm(f32({3, 4}), h, h, wih, whh); }, ErrorKind::Shape, "lstm: input must be [T, B, I]");
-  expect_error([&] { lstm(x, f32({2, 5}), h, wih, whh); }, ErrorKind::Shape, "h0 must be [B, H] with B = 3");
-  expect_error([&] { lstm(x, h, f32({3, 4}), wih, whh); }, ErrorKind::Shape, "c0 [3,4] must have h0's shape [3,5]");
-  expect_error([&] { lstm(x, h, h, f32({20, 3}), whh); }, ErrorKind::Shape, "w_ih must be [4H, I] = [20,4], got [20,3]");
-  expect_error([&] { lstm(x, h, h, wih, f32({16, 5})); }, ErrorKind::Shape, "w_hh must be [4H, H] = [20,5]");
-  expect_error([&] { lstm(x, h, h, wih, whh, f32({16})); }, ErrorKind::Shape, "biases must be [4H] = [20]");
-  expect_error([&] { lstm(x, h, h, wih, whh, b, b, Tensor::from_vector<int64_t>({1, 3, 2}, {3})); }, ErrorKind::Value,
-               "lengths[1] = 3 is outside [0, T] = [0, 2]");
-  expect_error([&] { lstm(x, h, h, wih, whh, b, b, Tensor::from_vector<int64_t>({1, 2}, {2})); }, ErrorKind::Shape,
-               "lengths must be [B] = [3]");
-  expect_error([&] { lstm(x, h, h, wih, whh, b, b, f32({3})); }, ErrorKind::DType, "lengths must have an integer dtype");
-  expect_error([&] { lstm(x, h, h, ops::full({20, 4}, 1, DType::F64), whh); }, ErrorKind::DType, "input's dtype f32");
+  EXPECT_ERROR_CONTAINS(lstm(f32({3, 4}), h, h, wih, whh), ErrorKind::Shape, "lstm: input must be [T, B, I]");
+  EXPECT_ERROR_CONTAINS(lstm(x, f32({2, 5}), h, wih, whh), ErrorKind::Shape, "h0 must be [B, H] with B = 3");
+  EXPECT_ERROR_CONTAINS(lstm(x, h, f32({3, 4}), wih, whh), ErrorKind::Shape, "c0 [3,4] must have h0's shape [3,5]");
+  EXPECT_ERROR_CONTAINS(lstm(x, h, h, f32({20, 3}), whh), ErrorKind::Shape,
+                        "w_ih must be [4H, I] = [20,4], got [20,3]");
+  EXPECT_ERROR_CONTAINS(lstm(x, h, h, wih, f32({16, 5})), ErrorKind::Shape, "w_hh must be [4H, H] = [20,5]");
+  EXPECT_ERROR_CONTAINS(lstm(x, h, h, wih, whh, f32({16})), ErrorKind::Shape, "biases must be [4H] = [20]");
+  EXPECT_ERROR_CONTAINS(lstm(x, h, h, wih, whh, b, b, Tensor::from_vector<int64_t>({1, 3, 2}, {3})), ErrorKind::Value,
+                        "lengths[1] = 3 is outside [0, T] = [0, 2]");
+  EXPECT_ERROR_CONTAINS(lstm(x, h, h, wih, whh, b, b, Tensor::from_vector<int64_t>({1, 2}, {2})), ErrorKind::Shape,
+                        "lengths must be [B] = [3]");
+  EXPECT_ERROR_CONTAINS(lstm(x, h, h, wih, whh, b, b, f32({3})), ErrorKind::DType,
+                        "lengths must have an integer dtype");
+  EXPECT_ERROR_CONTAINS(lstm(x, h, h, ops::full({20, 4}, 1, DType::F64), whh), ErrorKind::DType, "input's dtype f32");
 }
 
 TEST(NnSemantics, DropoutIdentityZerosAndStatistics) {

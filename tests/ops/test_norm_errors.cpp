@@ -6,50 +6,43 @@
 #include <cmath>
 
 #include "autograd/functions.h"
+#include "tests/common/expect_error.h"
 
 namespace mm {
 namespace {
 
-// Runs f, expects an mm::Error of `kind` whose message contains `needle`.
-template <typename F>
-void expect_error(F&& f, ErrorKind kind, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "no error thrown; expected one containing \"" << needle << "\"";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), kind) << e.what();
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
-
 Tensor f32(const Shape& s, double v = 0.5) { return ops::full(s, v, DType::F32); }
 
 TEST(NormErrors, LayerNorm) {
-  expect_error([] { layer_norm(f32({2, 4}), {5}); }, ErrorKind::Shape, "normalized_shape [5] must be non-empty and equal");
-  expect_error([] { layer_norm(f32({2, 4}), {}); }, ErrorKind::Shape, "normalized_shape []");
-  expect_error([] { layer_norm(f32({4}), {2, 4}); }, ErrorKind::Shape, "trailing dims of the input [4]");
-  expect_error([] { layer_norm(f32({2, 4}), {4}, f32({3})); }, ErrorKind::Shape, "weight must have shape [4], got [3]");
-  expect_error([] { layer_norm(f32({2, 4}), {4}, f32({4}), f32({2, 2})); }, ErrorKind::Shape, "bias must have shape [4]");
-  expect_error([] { layer_norm(f32({2, 4}), {4}, ops::full({4}, 1.0, DType::F64)); }, ErrorKind::DType,
-               "weight must have the input's dtype f32, got f64");
-  expect_error([] { layer_norm(ops::full({2, 4}, 1.0, DType::I64), {4}); }, ErrorKind::DType, "floating");
-  expect_error([] { layer_norm(f32({2, 4}), {4}, Tensor(), Tensor(), -1.0); }, ErrorKind::Value, "eps must be");
+  EXPECT_ERROR_CONTAINS(layer_norm(f32({2, 4}), {5}), ErrorKind::Shape,
+                        "normalized_shape [5] must be non-empty and equal");
+  EXPECT_ERROR_CONTAINS(layer_norm(f32({2, 4}), {}), ErrorKind::Shape, "normalized_shape []");
+  EXPECT_ERROR_CONTAINS(layer_norm(f32({4}), {2, 4}), ErrorKind::Shape, "trailing dims of the input [4]");
+  EXPECT_ERROR_CONTAINS(layer_norm(f32({2, 4}), {4}, f32({3})), ErrorKind::Shape,
+                        "weight must have shape [4], got [3]");
+  EXPECT_ERROR_CONTAINS(layer_norm(f32({2, 4}), {4}, f32({4}), f32({2, 2})), ErrorKind::Shape,
+                        "bias must have shape [4]");
+  EXPECT_ERROR_CONTAINS(layer_norm(f32({2, 4}), {4}, ops::full({4}, 1.0, DType::F64)), ErrorKind::DType,
+                        "weight must have the input's dtype f32, got f64");
+  EXPECT_ERROR_CONTAINS(layer_norm(ops::full({2, 4}, 1.0, DType::I64), {4}), ErrorKind::DType, "floating");
+  EXPECT_ERROR_CONTAINS(layer_norm(f32({2, 4}), {4}, Tensor(), Tensor(), -1.0), ErrorKind::Value, "eps must be");
 }
 
 TEST(NormErrors, BatchNorm) {
-  expect_error([] { batch_norm(f32({4}), Tensor(), Tensor()); }, ErrorKind::Shape, "at least 2 dims");
-  expect_error([] { batch_norm(f32({4, 3}), Tensor(), Tensor(), f32({4})); }, ErrorKind::Shape,
-               "weight must have shape [3], got [4]");
-  expect_error([] { batch_norm(f32({4, 3}), f32({3}), Tensor()); }, ErrorKind::Value, "must be given together");
-  expect_error([] { batch_norm(f32({4, 3}), f32({2}), f32({2})); }, ErrorKind::Shape, "running statistics must have shape [3]");
-  expect_error([] { batch_norm(f32({4, 3}), ops::full({3}, 0.0, DType::I64), ops::full({3}, 1.0, DType::I64)); },
-               ErrorKind::DType, "running statistics must be floating");
-  expect_error([] { batch_norm(f32({1, 3}), Tensor(), Tensor()); }, ErrorKind::Value,
-               "expected more than 1 value per channel when training, got input [1,3]");
-  expect_error([] { batch_norm(f32({4, 3}), Tensor(), Tensor(), Tensor(), Tensor(), false); }, ErrorKind::Value,
-               "required in eval mode");
-  expect_error([] { batch_norm(f32({4, 3}), Tensor(), Tensor(), Tensor(), ops::full({3}, 0.0, DType::F64)); },
-               ErrorKind::DType, "bias must have the input's dtype");
+  EXPECT_ERROR_CONTAINS(batch_norm(f32({4}), Tensor(), Tensor()), ErrorKind::Shape, "at least 2 dims");
+  EXPECT_ERROR_CONTAINS(batch_norm(f32({4, 3}), Tensor(), Tensor(), f32({4})), ErrorKind::Shape,
+                        "weight must have shape [3], got [4]");
+  EXPECT_ERROR_CONTAINS(batch_norm(f32({4, 3}), f32({3}), Tensor()), ErrorKind::Value, "must be given together");
+  EXPECT_ERROR_CONTAINS(batch_norm(f32({4, 3}), f32({2}), f32({2})), ErrorKind::Shape,
+                        "running statistics must have shape [3]");
+  EXPECT_ERROR_CONTAINS(batch_norm(f32({4, 3}), ops::full({3}, 0.0, DType::I64), ops::full({3}, 1.0, DType::I64)),
+                        ErrorKind::DType, "running statistics must be floating");
+  EXPECT_ERROR_CONTAINS(batch_norm(f32({1, 3}), Tensor(), Tensor()), ErrorKind::Value,
+                        "expected more than 1 value per channel when training, got input [1,3]");
+  EXPECT_ERROR_CONTAINS(batch_norm(f32({4, 3}), Tensor(), Tensor(), Tensor(), Tensor(), false), ErrorKind::Value,
+                        "required in eval mode");
+  EXPECT_ERROR_CONTAINS(batch_norm(f32({4, 3}), Tensor(), Tensor(), Tensor(), ops::full({3}, 0.0, DType::F64)),
+                        ErrorKind::DType, "bias must have the input's dtype");
 }
 
 TEST(NormRunningStats, ConvertedAndStridedBuffersAreUpdatedInPlace) {

@@ -5,44 +5,34 @@
 #include <cmath>
 
 #include "autograd/functions.h"
+#include "tests/common/expect_error.h"
 
 namespace mm {
 namespace {
 
-template <typename F>
-void expect_error(F&& f, ErrorKind kind, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "no error thrown; expected one containing \"" << needle << "\"";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), kind) << e.what();
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
-
 Tensor f32(const Shape& s) { return ops::full(s, 0.5, DType::F32); }
 
 TEST(PoolErrors, ShapesAndParams) {
-  expect_error([] { max_pool2d(f32({4, 4}), {2, 2}); }, ErrorKind::Shape, "3-d [C,H,W] or 4-d");
-  expect_error([] { avg_pool2d(f32({1, 0, 4, 4}), {2, 2}); }, ErrorKind::Shape, "empty C, H or W");
-  expect_error([] { max_pool2d(f32({1, 1, 4, 4}), {0, 2}); }, ErrorKind::Value, "kernel size must be >= 1");
-  expect_error([] { max_pool2d(f32({1, 1, 4, 4}), {2, 2}, {-1, 1}); }, ErrorKind::Value, "stride must be >= 1");
-  expect_error([] { avg_pool2d(f32({1, 1, 4, 4}), {2, 2}, {1, 1}, {2, 0}); }, ErrorKind::Value,
-               "at most half the kernel size");
-  expect_error([] { max_pool2d(f32({1, 1, 4, 4}), {2, 2}, {1, 1}, {0, 0}, {0, 1}); }, ErrorKind::Value,
-               "dilation must be >= 1");
-  expect_error([] { max_pool2d(f32({1, 1, 2, 2}), {3, 3}); }, ErrorKind::Shape, "is too small");
-  expect_error([] { adaptive_avg_pool2d(f32({1, 1, 4, 4}), {-1, 2}); }, ErrorKind::Value, "output_size must be >= 0");
-  expect_error([] { max_pool2d(ops::full({1, 1, 4, 4}, 1.0, DType::I64), {2, 2}); }, ErrorKind::DType, "floating");
+  EXPECT_ERROR_CONTAINS(max_pool2d(f32({4, 4}), {2, 2}), ErrorKind::Shape, "3-d [C,H,W] or 4-d");
+  EXPECT_ERROR_CONTAINS(avg_pool2d(f32({1, 0, 4, 4}), {2, 2}), ErrorKind::Shape, "empty C, H or W");
+  EXPECT_ERROR_CONTAINS(max_pool2d(f32({1, 1, 4, 4}), {0, 2}), ErrorKind::Value, "kernel size must be >= 1");
+  EXPECT_ERROR_CONTAINS(max_pool2d(f32({1, 1, 4, 4}), {2, 2}, {-1, 1}), ErrorKind::Value, "stride must be >= 1");
+  EXPECT_ERROR_CONTAINS(avg_pool2d(f32({1, 1, 4, 4}), {2, 2}, {1, 1}, {2, 0}), ErrorKind::Value,
+                        "at most half the kernel size");
+  EXPECT_ERROR_CONTAINS(max_pool2d(f32({1, 1, 4, 4}), {2, 2}, {1, 1}, {0, 0}, {0, 1}), ErrorKind::Value,
+                        "dilation must be >= 1");
+  EXPECT_ERROR_CONTAINS(max_pool2d(f32({1, 1, 2, 2}), {3, 3}), ErrorKind::Shape, "is too small");
+  EXPECT_ERROR_CONTAINS(adaptive_avg_pool2d(f32({1, 1, 4, 4}), {-1, 2}), ErrorKind::Value, "output_size must be >= 0");
+  EXPECT_ERROR_CONTAINS(max_pool2d(ops::full({1, 1, 4, 4}, 1.0, DType::I64), {2, 2}), ErrorKind::DType, "floating");
 }
 
 TEST(PoolErrors, BackwardChecksIndicesAndShapes) {
   Tensor g = f32({1, 1, 2, 2});
   Tensor bad = Tensor::from_vector<int64_t>({0, 1, 16, 2}, {1, 1, 2, 2});
-  expect_error([&] { ops::max_pool2d_backward(g, bad, {1, 1, 4, 4}, {2, 2}, {0, 0}, {0, 0}, {1, 1}, false); },
-               ErrorKind::Index, "outside the input plane");
-  expect_error([&] { ops::avg_pool2d_backward(f32({1, 1, 3, 2}), {1, 1, 4, 4}, {2, 2}, {0, 0}, {0, 0}, false, true); },
-               ErrorKind::Shape, "grad_out must have the output shape [1,1,2,2]");
+  EXPECT_ERROR_CONTAINS(ops::max_pool2d_backward(g, bad, {1, 1, 4, 4}, {2, 2}, {0, 0}, {0, 0}, {1, 1}, false),
+                        ErrorKind::Index, "outside the input plane");
+  EXPECT_ERROR_CONTAINS(ops::avg_pool2d_backward(f32({1, 1, 3, 2}), {1, 1, 4, 4}, {2, 2}, {0, 0}, {0, 0}, false, true),
+                        ErrorKind::Shape, "grad_out must have the output shape [1,1,2,2]");
 }
 
 TEST(PoolEdges, EmptyBatchAllPaddingAndNaN) {

@@ -7,19 +7,11 @@
 #include "autograd/functions.h"
 #include "autograd/gradcheck_cases.h"
 #include "runtime/parallel.h"
+#include "tests/common/expect_error.h"
 
 using namespace mm;
 
-namespace {
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-}  // namespace
+using mm::testing::error_message;
 
 TEST(Tensor, ContiguousMetadata) {
   Tensor t = Tensor::empty({2, 3, 4});
@@ -65,14 +57,14 @@ TEST(Tensor, ZeroSizeDimensionsWork) {
 
 TEST(Tensor, ErrorsNameTheOpAndShapes) {
   Tensor a = ops::zeros({2, 3}), b = ops::zeros({4, 3});
-  std::string m = error_of([&] { add(a, b); });
+  std::string m = error_message([&] { add(a, b); });
   EXPECT_NE(m.find("add"), std::string::npos) << m;
   EXPECT_NE(m.find("[2,3]"), std::string::npos) << m;
   EXPECT_NE(m.find("[4,3]"), std::string::npos) << m;
-  EXPECT_NE(error_of([&] { Tensor().shape(); }).find("undefined"), std::string::npos);
-  EXPECT_NE(error_of([&] { Tensor::empty({-1}); }).find("negative"), std::string::npos);
-  EXPECT_NE(error_of([&] { where(ops::zeros({2}), a, a); }).find("bool"), std::string::npos);
-  EXPECT_NE(error_of([&] { ops::to_device(a, cuda_device(0)); }).find("cuda"), std::string::npos);
+  EXPECT_NE(error_message([&] { Tensor().shape(); }).find("undefined"), std::string::npos);
+  EXPECT_NE(error_message([&] { Tensor::empty({-1}); }).find("negative"), std::string::npos);
+  EXPECT_NE(error_message([&] { where(ops::zeros({2}), a, a); }).find("bool"), std::string::npos);
+  EXPECT_NE(error_message([&] { ops::to_device(a, cuda_device(0)); }).find("cuda"), std::string::npos);
 }
 
 TEST(DType, PromotionFollowsPyTorch) {

@@ -35,20 +35,6 @@ Tensor reduce_loss(const Tensor& loss, Reduction r) {
   fail(ErrorKind::Value, "loss", "unknown reduction ", static_cast<int>(r));
 }
 
-// True when `from` broadcasts to exactly `to` (NumPy rules, `to` unchanged).
-bool broadcasts_to(const Shape& from, const Shape& to) {
-  if (from.size() > to.size()) return false;
-  for (size_t i = 0; i < from.size(); ++i) {
-    int64_t f = from[from.size() - 1 - i], t = to[to.size() - 1 - i];
-    if (f != t && f != 1) return false;
-  }
-  return true;
-}
-
-void check_floating(const Tensor& t, const char* op, const char* what) {
-  MM_CHECK(t.defined(), Value, op, what, " is undefined");
-  MM_CHECK(is_floating(t.dtype()), DType, op, what, " must be floating, got ", dtype_name(t.dtype()));
-}
 
 // Validated class-index target of nll_loss / cross_entropy, for an input viewed as [N,C,d...].
 struct ClassTarget {

@@ -81,6 +81,20 @@ Device common_device(const std::vector<const Tensor*>& ts, const char* op) {
   return d;
 }
 
+bool broadcasts_to(const Shape& from, const Shape& to) {
+  if (from.size() > to.size()) return false;
+  for (size_t i = 0; i < from.size(); ++i) {
+    int64_t f = from[from.size() - 1 - i], t = to[to.size() - 1 - i];
+    if (f != t && f != 1) return false;
+  }
+  return true;
+}
+
+void check_floating(const Tensor& t, const char* op, const char* what) {
+  MM_CHECK(t.defined(), Value, op, what, " is undefined");
+  MM_CHECK(is_floating(t.dtype()), DType, op, what, " must be floating, got ", dtype_name(t.dtype()));
+}
+
 bool all_contiguous_same_shape(const Shape& shape, const std::vector<const Tensor*>& ts) {
   for (const Tensor* t : ts)
     if (t->shape() != shape || !t->is_contiguous()) return false;

@@ -22,6 +22,11 @@ StridedIndexer<N> make_indexer(const Shape& shape, const std::vector<const Tenso
 // Checks that all tensors are on one device; returns it.
 Device common_device(const std::vector<const Tensor*>& ts, const char* op);
 
+// True when `from` broadcasts to exactly `to` (NumPy rules; `to` itself unchanged).
+bool broadcasts_to(const Shape& from, const Shape& to);
+// Checks that `t` (named `what` in the message) is defined and floating-point.
+void check_floating(const Tensor& t, const char* op, const char* what);
+
 // True when every operand is contiguous with exactly `shape` (the flat fast path).
 bool all_contiguous_same_shape(const Shape& shape, const std::vector<const Tensor*>& ts);
 

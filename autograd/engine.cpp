@@ -103,19 +103,15 @@ void execute_backward(const TensorList& roots, const TensorList& root_grads, boo
       keep_alive.push_back(e.node);
     }
   }
-  // Count incoming edges.
-  std::unordered_map<Node*, bool> seen;
-  for (Node* n : stack) seen[n] = true;
+  // Count incoming edges; a node enters `deps` (and the walk) the first time an edge reaches it.
   while (!stack.empty()) {
     Node* n = stack.back();
     stack.pop_back();
     for (const Edge& e : n->next_edges) {
       if (!e.node) continue;
-      deps[e.node.get()] += 1;
-      if (!seen[e.node.get()]) {
-        seen[e.node.get()] = true;
-        stack.push_back(e.node.get());
-      }
+      auto [it, first_visit] = deps.try_emplace(e.node.get(), 0);
+      it->second += 1;
+      if (first_visit) stack.push_back(e.node.get());
     }
   }
   std::priority_queue<Node*, std::vector<Node*>, ReadyCompare> ready;

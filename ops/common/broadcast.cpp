@@ -73,8 +73,8 @@ template StridedIndexer<2> make_indexer<2>(const Shape&, const std::vector<const
 template StridedIndexer<3> make_indexer<3>(const Shape&, const std::vector<const Tensor*>&, const char*);
 template StridedIndexer<4> make_indexer<4>(const Shape&, const std::vector<const Tensor*>&, const char*);
 
-Device common_device(const std::vector<const Tensor*>& ts, const char* op) {
-  Device d = ts.front()->device();
+Device common_device(std::initializer_list<const Tensor*> ts, const char* op) {
+  Device d = (*ts.begin())->device();
   for (const Tensor* t : ts)
     MM_CHECK(t->device() == d, Device, op, "expected all tensors on one device, got ", d.str(), " and ",
              t->device().str());
@@ -95,7 +95,7 @@ void check_floating(const Tensor& t, const char* op, const char* what) {
   MM_CHECK(is_floating(t.dtype()), DType, op, what, " must be floating, got ", dtype_name(t.dtype()));
 }
 
-bool all_contiguous_same_shape(const Shape& shape, const std::vector<const Tensor*>& ts) {
+bool all_contiguous_same_shape(const Shape& shape, std::initializer_list<const Tensor*> ts) {
   for (const Tensor* t : ts)
     if (t->shape() != shape || !t->is_contiguous()) return false;
   return true;

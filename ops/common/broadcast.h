@@ -2,6 +2,7 @@
 // kept in one place so backends only iterate.
 #pragma once
 
+#include <initializer_list>
 #include <vector>
 
 #include "ops/common/strided_indexer.h"
@@ -20,7 +21,7 @@ template <int N>
 StridedIndexer<N> make_indexer(const Shape& shape, const std::vector<const Tensor*>& operands, const char* op);
 
 // Checks that all tensors are on one device; returns it.
-Device common_device(const std::vector<const Tensor*>& ts, const char* op);
+Device common_device(std::initializer_list<const Tensor*> ts, const char* op);
 
 // True when `from` broadcasts to exactly `to` (NumPy rules; `to` itself unchanged).
 bool broadcasts_to(const Shape& from, const Shape& to);
@@ -28,6 +29,6 @@ bool broadcasts_to(const Shape& from, const Shape& to);
 void check_floating(const Tensor& t, const char* op, const char* what);
 
 // True when every operand is contiguous with exactly `shape` (the flat fast path).
-bool all_contiguous_same_shape(const Shape& shape, const std::vector<const Tensor*>& ts);
+bool all_contiguous_same_shape(const Shape& shape, std::initializer_list<const Tensor*> ts);
 
 }  // namespace mm

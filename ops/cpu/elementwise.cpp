@@ -4,7 +4,7 @@
 #include "ops/common/broadcast.h"
 #include "ops/cpu/loops.h"
 #include "ops/kernels.h"
-#include "ops/math/binary_functors.h"
+#include "ops/math/visit_functor.h"
 
 namespace mm::cpu {
 namespace {
@@ -26,20 +26,10 @@ void unary_loop(const Tensor& x, Tensor& out, const UnaryArgs& args) {
   });
 }
 
-template <typename T>
-void unary_switch(OpId op, const Tensor& x, Tensor& out, const UnaryArgs& args) {
-  switch (op) {
-#define MM_CASE(name, F) \
-  case OpId::name:       \
-    return unary_loop<F, T>(x, out, args);
-    MM_UNARY_OPS(MM_CASE)
-#undef MM_CASE
-    default: MM_INTERNAL_ASSERT(false);
-  }
-}
-
 void unary_kernel(OpId op, const Tensor& x, Tensor& out, const UnaryArgs& args) {
-  MM_DISPATCH_FLOAT(x.dtype(), op_name(op), [&] { unary_switch<scalar_t>(op, x, out, args); });
+  MM_DISPATCH_FLOAT(x.dtype(), op_name(op), [&] {
+    visit_unary_functor(op, [&]<typename F>() { unary_loop<F, scalar_t>(x, out, args); });
+  });
 }
 
 template <typename F, typename T>
@@ -55,22 +45,11 @@ void unary_backward_loop(const Tensor& g, const Tensor& x, const Tensor& y, Tens
   });
 }
 
-template <typename T>
-void unary_backward_switch(OpId op, const Tensor& g, const Tensor& x, const Tensor& y, Tensor& out,
-                           const UnaryArgs& args) {
-  switch (op) {
-#define MM_CASE(name, F) \
-  case OpId::name:       \
-    return unary_backward_loop<F, T>(g, x, y, out, args);
-    MM_UNARY_OPS(MM_CASE)
-#undef MM_CASE
-    default: MM_INTERNAL_ASSERT(false);
-  }
-}
-
 void unary_backward_kernel(OpId op, const Tensor& g, const Tensor& x, const Tensor& y, Tensor& out,
                            const UnaryArgs& args) {
-  MM_DISPATCH_FLOAT(x.dtype(), "unary_backward", [&] { unary_backward_switch<scalar_t>(op, g, x, y, out, args); });
+  MM_DISPATCH_FLOAT(x.dtype(), "unary_backward", [&] {
+    visit_unary_functor(op, [&]<typename F>() { unary_backward_loop<F, scalar_t>(g, x, y, out, args); });
+  });
 }
 
 // out = F(a, b) for same-dtype operands; R is the result type (T, or bool for comparisons).
@@ -108,36 +87,16 @@ void binary_loop(const Tensor& a, const Tensor& b, Tensor& out) {
   });
 }
 
-template <typename T>
-void binary_switch(OpId op, const Tensor& a, const Tensor& b, Tensor& out) {
-  switch (op) {
-#define MM_CASE(name, F) \
-  case OpId::name:       \
-    return binary_loop<F, T, T>(a, b, out);
-    MM_BINARY_OPS(MM_CASE)
-#undef MM_CASE
-    default: MM_INTERNAL_ASSERT(false);
-  }
-}
-
 void binary_kernel(OpId op, const Tensor& a, const Tensor& b, Tensor& out) {
-  MM_DISPATCH_NUMERIC(out.dtype(), op_name(op), [&] { binary_switch<scalar_t>(op, a, b, out); });
-}
-
-template <typename T>
-void compare_switch(OpId op, const Tensor& a, const Tensor& b, Tensor& out) {
-  switch (op) {
-#define MM_CASE(name, F) \
-  case OpId::name:       \
-    return binary_loop<F, T, bool>(a, b, out);
-    MM_COMPARE_OPS(MM_CASE)
-#undef MM_CASE
-    default: MM_INTERNAL_ASSERT(false);
-  }
+  MM_DISPATCH_NUMERIC(out.dtype(), op_name(op), [&] {
+    visit_binary_functor(op, [&]<typename F>() { binary_loop<F, scalar_t, scalar_t>(a, b, out); });
+  });
 }
 
 void compare_kernel(OpId op, const Tensor& a, const Tensor& b, Tensor& out) {
-  MM_DISPATCH_NUMERIC(a.dtype(), op_name(op), [&] { compare_switch<scalar_t>(op, a, b, out); });
+  MM_DISPATCH_NUMERIC(a.dtype(), op_name(op), [&] {
+    visit_compare_functor(op, [&]<typename F>() { binary_loop<F, scalar_t, bool>(a, b, out); });
+  });
 }
 
 void where_kernel(const Tensor& cond, const Tensor& a, const Tensor& b, Tensor& out) {

@@ -3,7 +3,7 @@
 #include "ops/common/broadcast.h"
 #include "ops/cuda/loops.cuh"
 #include "ops/kernels.h"
-#include "ops/math/binary_functors.h"
+#include "ops/math/visit_functor.h"
 
 namespace mm::cuda {
 namespace {
@@ -16,24 +16,15 @@ struct UnaryApply {
   __device__ void operator()(const int64_t* off) const { o[off[0]] = F::fwd(x[off[1]], args); }
 };
 
-template <typename T>
-void unary_switch(OpId op, const Tensor& x, Tensor& out, const UnaryArgs& args) {
+void unary_kernel(OpId op, const Tensor& x, Tensor& out, const UnaryArgs& args) {
   auto ix = make_indexer<2>(out.shape(), {&out, &x}, op_name(op));
   bool contig = all_contiguous_same_shape(out.shape(), {&out, &x});
-  T* o = out.data<T>();
-  const T* xi = x.data<T>();
-  switch (op) {
-#define MM_CASE(name, F) \
-  case OpId::name:       \
-    return launch_elementwise<2>(ix, out.numel(), contig, #name, UnaryApply<F, T>{o, xi, args});
-    MM_UNARY_OPS(MM_CASE)
-#undef MM_CASE
-    default: MM_INTERNAL_ASSERT(false);
-  }
-}
-
-void unary_kernel(OpId op, const Tensor& x, Tensor& out, const UnaryArgs& args) {
-  MM_DISPATCH_FLOAT(x.dtype(), op_name(op), [&] { unary_switch<scalar_t>(op, x, out, args); });
+  MM_DISPATCH_FLOAT(x.dtype(), op_name(op), [&] {
+    visit_unary_functor(op, [&]<typename F>() {
+      launch_elementwise<2>(ix, out.numel(), contig, op_name(op),
+                            UnaryApply<F, scalar_t>{out.data<scalar_t>(), x.data<scalar_t>(), args});
+    });
+  });
 }
 
 template <typename F, typename T>
@@ -44,26 +35,17 @@ struct UnaryBackwardApply {
   __device__ void operator()(const int64_t* off) const { o[off[0]] = F::bwd(g[off[1]], x[off[2]], y[off[3]], args); }
 };
 
-template <typename T>
-void unary_backward_switch(OpId op, const Tensor& g, const Tensor& x, const Tensor& y, Tensor& out,
+void unary_backward_kernel(OpId op, const Tensor& g, const Tensor& x, const Tensor& y, Tensor& out,
                            const UnaryArgs& args) {
   auto ix = make_indexer<4>(out.shape(), {&out, &g, &x, &y}, "unary_backward");
   bool contig = all_contiguous_same_shape(out.shape(), {&out, &g, &x, &y});
-  T* o = out.data<T>();
-  switch (op) {
-#define MM_CASE(name, F)                                                                 \
-  case OpId::name:                                                                       \
-    return launch_elementwise<4>(ix, out.numel(), contig, "unary_backward",              \
-                                 UnaryBackwardApply<F, T>{o, g.data<T>(), x.data<T>(), y.data<T>(), args});
-    MM_UNARY_OPS(MM_CASE)
-#undef MM_CASE
-    default: MM_INTERNAL_ASSERT(false);
-  }
-}
-
-void unary_backward_kernel(OpId op, const Tensor& g, const Tensor& x, const Tensor& y, Tensor& out,
-                           const UnaryArgs& args) {
-  MM_DISPATCH_FLOAT(x.dtype(), "unary_backward", [&] { unary_backward_switch<scalar_t>(op, g, x, y, out, args); });
+  MM_DISPATCH_FLOAT(x.dtype(), "unary_backward", [&] {
+    using T = scalar_t;
+    visit_unary_functor(op, [&]<typename F>() {
+      launch_elementwise<4>(ix, out.numel(), contig, "unary_backward",
+                            UnaryBackwardApply<F, T>{out.data<T>(), g.data<T>(), x.data<T>(), y.data<T>(), args});
+    });
+  });
 }
 
 template <typename F, typename T, typename R>
@@ -81,36 +63,16 @@ void binary_launch(const Tensor& a, const Tensor& b, Tensor& out, const char* op
                         BinaryApply<F, T, R>{static_cast<R*>(out.raw_data()), a.data<T>(), b.data<T>()});
 }
 
-template <typename T>
-void binary_switch(OpId op, const Tensor& a, const Tensor& b, Tensor& out) {
-  switch (op) {
-#define MM_CASE(name, F) \
-  case OpId::name:       \
-    return binary_launch<F, T, T>(a, b, out, #name);
-    MM_BINARY_OPS(MM_CASE)
-#undef MM_CASE
-    default: MM_INTERNAL_ASSERT(false);
-  }
-}
-
 void binary_kernel(OpId op, const Tensor& a, const Tensor& b, Tensor& out) {
-  MM_DISPATCH_NUMERIC(out.dtype(), op_name(op), [&] { binary_switch<scalar_t>(op, a, b, out); });
-}
-
-template <typename T>
-void compare_switch(OpId op, const Tensor& a, const Tensor& b, Tensor& out) {
-  switch (op) {
-#define MM_CASE(name, F) \
-  case OpId::name:       \
-    return binary_launch<F, T, bool>(a, b, out, #name);
-    MM_COMPARE_OPS(MM_CASE)
-#undef MM_CASE
-    default: MM_INTERNAL_ASSERT(false);
-  }
+  MM_DISPATCH_NUMERIC(out.dtype(), op_name(op), [&] {
+    visit_binary_functor(op, [&]<typename F>() { binary_launch<F, scalar_t, scalar_t>(a, b, out, op_name(op)); });
+  });
 }
 
 void compare_kernel(OpId op, const Tensor& a, const Tensor& b, Tensor& out) {
-  MM_DISPATCH_NUMERIC(a.dtype(), op_name(op), [&] { compare_switch<scalar_t>(op, a, b, out); });
+  MM_DISPATCH_NUMERIC(a.dtype(), op_name(op), [&] {
+    visit_compare_functor(op, [&]<typename F>() { binary_launch<F, scalar_t, bool>(a, b, out, op_name(op)); });
+  });
 }
 
 template <typename T>

@@ -3,7 +3,7 @@
 // with shuffles, warp leaders write to shared memory, and the first warp reduces those partials.
 #pragma once
 
-#include <cuda_runtime.h>
+#include "runtime/cuda/device_api.h"
 
 namespace mm::cuda {
 
@@ -21,7 +21,7 @@ template <typename T, typename Op>
 __device__ __forceinline__ T block_reduce(T v, Op op, T identity, T* shared) {
   int lane = threadIdx.x % kWarpSize;
   int warp = threadIdx.x / kWarpSize;
-  int warps = blockDim.x / kWarpSize;
+  unsigned warps = blockDim.x / kWarpSize;
   v = warp_reduce(v, op);
   __syncthreads();  // `shared` may still be read by a previous call
   if (lane == 0) shared[warp] = v;

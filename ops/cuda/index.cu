@@ -135,7 +135,7 @@ __device__ __forceinline__ void compare_exchange(T* key, I* pos, int64_t t, int6
 template <typename T>
 __global__ void bitonic_sort_shared(const T* x, int64_t n, int64_t slots, int64_t k, bool descending, T* values,
                                     int64_t* indices) {
-  extern __shared__ __align__(16) unsigned char smem[];
+  MM_DYNAMIC_SHARED(unsigned char, smem);
   int32_t* pos = reinterpret_cast<int32_t*>(smem);
   T* key = reinterpret_cast<T*>(smem + slots * sizeof(int32_t));
   const T* row = x + blockIdx.x * n;

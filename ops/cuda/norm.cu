@@ -131,7 +131,7 @@ __global__ void layer_norm_forward_packed(const T* x, const T* w, const T* b, in
   __shared__ Acc shared[32];
   const int64_t r = blockIdx.x, packs = D / P::kSize;
   const P* xr = reinterpret_cast<const P*>(x + r * D);
-  P v[K];
+  P v[K] = {};  // zero-initialised: g++ (the emulation build) cannot see that the guards match
   Acc s = 0;
 #pragma unroll
   for (int k = 0; k < K; ++k) {
@@ -160,7 +160,7 @@ __global__ void layer_norm_forward_packed(const T* x, const T* w, const T* b, in
   for (int k = 0; k < K; ++k) {
     const int64_t p = threadIdx.x + static_cast<int64_t>(k) * blockDim.x;
     if (p < packs) {
-      P wp, bp, o;
+      P wp{}, bp{}, o;
       if (w) wp = reinterpret_cast<const P*>(w)[p];
       if (b) bp = reinterpret_cast<const P*>(b)[p];
 #pragma unroll
@@ -185,14 +185,14 @@ __global__ void layer_norm_dx_packed(const T* dy, const T* x, const T* mean, con
   const P* dyr = reinterpret_cast<const P*>(dy + r * D);
   const P* xr = reinterpret_cast<const P*>(x + r * D);
   const Acc mu = Acc(mean[r]), rs = Acc(rstd[r]);
-  P g[K], xh[K];  // g = dy·w and x̂, kept in registers between the reductions and the output
+  P g[K] = {}, xh[K] = {};  // g = dy·w and x̂, kept in registers between the reductions and the output
   Acc sg = 0, sgx = 0;
 #pragma unroll
   for (int k = 0; k < K; ++k) {
     const int64_t p = threadIdx.x + static_cast<int64_t>(k) * blockDim.x;
     if (p < packs) {
       const P d = dyr[p], xv = xr[p];
-      P wp;
+      P wp{};
       if (w) wp = reinterpret_cast<const P*>(w)[p];
 #pragma unroll
       for (int e = 0; e < P::kSize; ++e) {

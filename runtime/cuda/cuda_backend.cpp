@@ -1,11 +1,18 @@
 // The CUDA DeviceBackend: memory through the caching allocator (one per device), copies through
 // cudaMemcpyAsync on the current stream followed by a stream synchronisation (host-visible results).
+//
+// MMALIGN_CUDA_CACHING_ALLOCATOR=0 sends every tensor straight to cudaMalloc/cudaFree instead. That is
+// the default in the emulation build: each tensor is then its own exact-size host allocation, so
+// AddressSanitizer catches a kernel reading past it, and fresh memory is always poisoned.
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "runtime/cuda/cuda_check.h"
+#include "runtime/cuda/launch.h"
 #include "runtime/cuda_caching_allocator.h"
 #include "runtime/storage.h"
 
@@ -24,6 +31,12 @@ const char* cublas_status_name(cublasStatus_t s) {
     case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
     default: return "CUBLAS_STATUS_UNKNOWN";
   }
+}
+
+void launch_failed(const char* op, cudaError_t err, dim3 grid, dim3 block, size_t shared_bytes) {
+  fail(ErrorKind::Runtime, op, "kernel launch failed: ", cudaGetErrorName(err), " (", cudaGetErrorString(err),
+       ") for grid (", grid.x, ",", grid.y, ",", grid.z, "), block (", block.x, ",", block.y, ",", block.z, "), ",
+       shared_bytes, " bytes of dynamic shared memory");
 }
 
 // The legacy default stream: work from every host thread is ordered, so a block the caching
@@ -51,6 +64,18 @@ struct CudaMemory : DeviceMemoryInterface {
   void raw_free(void* p) override { cudaFree(p); }
 };
 
+bool caching_enabled() {
+  static const bool on = [] {
+    const char* env = std::getenv("MMALIGN_CUDA_CACHING_ALLOCATOR");
+#if defined(MMALIGN_CUDA_EMULATION)
+    return env != nullptr && std::strcmp(env, "0") != 0;
+#else
+    return env == nullptr || std::strcmp(env, "0") != 0;
+#endif
+  }();
+  return on;
+}
+
 class CudaBackend : public DeviceBackend {
  public:
   void* allocate(size_t nbytes, int device) override {
@@ -59,9 +84,16 @@ class CudaBackend : public DeviceBackend {
     MM_CHECK(device < n, Device, "cuda", n == 0 ? "no CUDA device is available on this machine"
                                                 : "device cuda:" + std::to_string(device) + " does not exist (" +
                                                       std::to_string(n) + " devices)");
-    return allocator(device).allocate(nbytes);
+    if (caching_enabled()) return allocator(device).allocate(nbytes);
+    void* p = CudaMemory(device).raw_alloc(nbytes);
+    MM_CHECK(p != nullptr || nbytes == 0, Runtime, "cuda", "out of memory allocating ", nbytes, " bytes on cuda:",
+             device, " (caching allocator off)");
+    return p;
   }
-  void deallocate(void* ptr, int device) override { allocator(device).deallocate(ptr); }
+  void deallocate(void* ptr, int device) override {
+    if (caching_enabled()) return allocator(device).deallocate(ptr);
+    CudaMemory(device).raw_free(ptr);
+  }
   void copy(void* dst, Device dst_dev, const void* src, Device src_dev, size_t n) override {
     cudaMemcpyKind kind = dst_dev.is_cpu() ? cudaMemcpyDeviceToHost
                           : src_dev.is_cpu() ? cudaMemcpyHostToDevice

@@ -2,13 +2,18 @@
 //
 // Every custom kernel goes through mm::cuda::launch(kernel, grid, block, shared_bytes, op, args...)
 // rather than `<<<...>>>` at the call site. The launch configuration is validated here (the same
-// limits a GPU enforces), errors are checked and named after the op, and the CPU emulation build
-// (planned) swaps this one function for a host scheduler that runs every kernel on the CPU.
+// limits a GPU enforces), errors are checked and named after the op, and in the CPU emulation build
+// (MMALIGN_CUDA_EMULATION) the same call hands the kernel to a host scheduler that runs a block's
+// threads as fibers (runtime/cuda/emulation/scheduler.cpp).
 #pragma once
 
 #include <cstdint>
+#include <tuple>
+#include <type_traits>
+#include <utility>
 
 #include "runtime/cuda/cuda_check.h"
+#include "runtime/cuda/device_api.h"
 
 namespace mm::cuda {
 
@@ -26,20 +31,26 @@ inline dim3 blocks_for(int64_t n, int threads) {
   return dim3(static_cast<unsigned>(b));
 }
 
+// Names the launch in an error: the op, the runtime's error, and the configuration it rejected.
+[[noreturn]] void launch_failed(const char* op, cudaError_t err, dim3 grid, dim3 block, size_t shared_bytes);
+
+// The configuration is checked by the runtime itself (a GPU's, or the emulator's, which enforces the
+// same limits: ≤ 1024 threads with x,y ≤ 1024 and z ≤ 64, a non-empty grid with y,z ≤ 65535, ≤ 48 KiB
+// of dynamic shared memory); a rejected launch surfaces as cudaErrorInvalidConfiguration.
 template <typename... KernelArgs, typename... Args>
 void launch(void (*kernel)(KernelArgs...), dim3 grid, dim3 block, size_t shared_bytes, const char* op, Args&&... args) {
-  unsigned threads = block.x * block.y * block.z;
-  MM_CHECK(threads >= 1 && threads <= kMaxThreadsPerBlock, Value, op, "invalid block of ", threads,
-           " threads (1..1024)");
-  MM_CHECK(grid.x >= 1 && grid.y >= 1 && grid.z >= 1, Value, op, "empty grid");
-  MM_CHECK(shared_bytes <= kMaxSharedBytes, Value, op, "requests ", shared_bytes, " bytes of shared memory (max ",
-           kMaxSharedBytes, ")");
 #if defined(__CUDACC__)
   kernel<<<grid, block, shared_bytes, current_stream()>>>(std::forward<Args>(args)...);
-  MM_CUDA_CHECK(cudaGetLastError(), op);
+#elif defined(MMALIGN_CUDA_EMULATION)
+  // Arguments are converted and copied at launch, as CUDA does; each GPU thread gets its own copy.
+  emu::launch_kernel(grid, block, shared_bytes, current_stream(), op,
+                     [kernel, packed = std::tuple<std::decay_t<KernelArgs>...>(std::forward<Args>(args)...)] {
+                       std::apply(kernel, packed);
+                     });
 #else
   static_assert(sizeof...(KernelArgs) < 0, "mm::cuda::launch must be called from a .cu file");
 #endif
+  if (cudaError_t err = cudaGetLastError(); err != cudaSuccess) launch_failed(op, err, grid, block, shared_bytes);
 }
 
 }  // namespace mm::cuda

@@ -2,6 +2,7 @@
 // inputs (contiguous and strided). `ctest -L cuda` runs it; without a CUDA device every test skips.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "tests/common/forward_cases.h"
@@ -37,7 +38,11 @@ TEST_P(CudaVsCpu, MatchesCpu) {
           EXPECT_TRUE(std::isnan(g[i]));
           continue;
         }
-        double tol = is_floating(want[k].dtype()) ? 1e-5 + 1e-4 * std::fabs(w[i]) : 0.0;
+        // Both sides are f32 computations in different orders: the f32 tolerance the case declares
+        // (justified there, e.g. inputs rounded near 1000), never tighter than 1e-5 + 1e-4·|w|.
+        double tol = is_floating(want[k].dtype()) ? std::max(1e-5 + 1e-4 * std::fabs(w[i]),
+                                                             c.atol_f32 + c.rtol_f32 * std::fabs(w[i]))
+                                                  : 0.0;
         ASSERT_LE(std::fabs(g[i] - w[i]), tol) << c.op << " [" << c.name << "] output " << k << " element " << i
                                                 << (strided ? " strided" : " contiguous");
       }

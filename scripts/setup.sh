@@ -9,6 +9,7 @@ PACKAGES=(
   libopenblas-openmp-dev   # BLAS sharing our OpenMP thread pool (see docs/DEPENDENCIES.md)
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev
+  libopenmpi-dev openmpi-bin  # MPI: process launch, the CPU communicator, NCCL emulated over MPI
 )
 
 missing=()

@@ -248,10 +248,12 @@ struct WorkerState {
   std::function<void()> job;  // what every fiber runs: the kernel body, then the exit bookkeeping
 };
 
-thread_local WorkerState* t_worker = nullptr;
+// Per OS thread; released (stacks unmapped) when the thread exits. Its fibers are then all parked
+// between jobs, so nothing on their stacks needs unwinding.
+thread_local std::unique_ptr<WorkerState> t_worker;
 
 WorkerState& worker_state() {
-  if (t_worker == nullptr) t_worker = new WorkerState();  // lives as long as its OS thread's pool
+  if (!t_worker) t_worker = std::make_unique<WorkerState>();
   return *t_worker;
 }
 

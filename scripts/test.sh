@@ -18,8 +18,10 @@ else
     bash scripts/build.sh build
     ctest --test-dir build --output-on-failure -j"$(nproc)"
   fi
-  bash scripts/build.sh build-emu -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMMALIGN_CUDA_EMULATION=ON -DMMALIGN_SANITIZE=ON \
-    -DMMALIGN_BUILD_BENCH=OFF
+  # Only the CUDA test programs: the CPU suite already ran in build/.
+  MMALIGN_BUILD_TARGETS="test_cuda test_cuda_emulation test_cuda_emulation_mpi" \
+    bash scripts/build.sh build-emu -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMMALIGN_CUDA_EMULATION=ON \
+    -DMMALIGN_SANITIZE=ON -DMMALIGN_BUILD_BENCH=OFF
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   log=build-emu/cuda-tests.log
   ctest --test-dir build-emu --output-on-failure -j"$(nproc)" -L 'cuda|mpi' 2>&1 | tee "$log"

@@ -35,8 +35,8 @@ inline dim3 blocks_for(int64_t n, int threads) {
 [[noreturn]] void launch_failed(const char* op, cudaError_t err, dim3 grid, dim3 block, size_t shared_bytes);
 
 // The configuration is checked by the runtime itself (a GPU's, or the emulator's, which enforces the
-// same limits: ≤ 1024 threads with x,y ≤ 1024 and z ≤ 64, a non-empty grid with y,z ≤ 65535, ≤ 48 KiB
-// of dynamic shared memory); a rejected launch surfaces as cudaErrorInvalidConfiguration.
+// same limits and codes: ≤ 1024 threads with x,y ≤ 1024 and z ≤ 64 and a non-empty grid with y,z ≤ 65535,
+// else cudaErrorInvalidConfiguration; ≤ 48 KiB of dynamic shared memory, else cudaErrorInvalidValue).
 template <typename... KernelArgs, typename... Args>
 void launch(void (*kernel)(KernelArgs...), dim3 grid, dim3 block, size_t shared_bytes, const char* op, Args&&... args) {
 #if defined(__CUDACC__)

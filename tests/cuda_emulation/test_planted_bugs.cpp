@@ -32,11 +32,13 @@ float run_block_sum(void (*kernel)(const float*, float*)) {
   float* x = device_alloc<float>(kThreads);
   float* out = device_alloc<float>(1);
   cudaMemcpy(x, h.data(), sizeof(float) * kThreads, cudaMemcpyHostToDevice);
-  // Shared memory is per block and reused between launches: start it from a state that cannot
-  // accidentally hold the right partials.
-  launch(block_sum<true>, dim3(1), dim3(kThreads), 0, "reset", static_cast<const float*>(out), out);
+  // Shared memory is per block and reused between launches: fill it from fresh (NaN-poisoned) memory
+  // first, so it cannot hold the right partials by accident.
+  float* poison = device_alloc<float>(kThreads);
+  launch(block_sum<true>, dim3(1), dim3(kThreads), 0, "reset", static_cast<const float*>(poison), out);
   launch(kernel, dim3(1), dim3(kThreads), 0, "block_sum", static_cast<const float*>(x), out);
   float r = to_host(out, 1)[0];
+  cudaFree(poison);
   cudaFree(x);
   cudaFree(out);
   return r;
@@ -137,6 +139,20 @@ __global__ void mismatched_collectives(int* out) {
   out[lane] = lane % 2 ? __shfl_xor_sync(0xffffffffu, lane, 1) : __shfl_down_sync(0xffffffffu, lane, 1);
 }
 
+// Lanes in divergent branches may use different collectives on disjoint masks (legal on Volta+).
+__global__ void disjoint_collectives(int* out) {
+  const int lane = threadIdx.x % 32;
+  out[lane] = lane < 16 ? __shfl_sync(0x0000ffffu, lane, 15) : __shfl_xor_sync(0xffff0000u, lane, 1);
+}
+
+TEST(PlantedBugs, DisjointDivergentCollectivesAreLegal) {
+  int* out = device_alloc<int>(32);
+  launch(disjoint_collectives, dim3(1), dim3(32), 0, "disjoint_collectives", out);
+  auto h = to_host(out, 32);
+  for (int l = 0; l < 32; ++l) EXPECT_EQ(h[l], l < 16 ? 15 : l ^ 1) << l;
+  cudaFree(out);
+}
+
 TEST(PlantedBugsDeathTest, LanesMeetingAtDifferentCollectivesAreReported) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_DEATH(
@@ -145,7 +161,7 @@ TEST(PlantedBugsDeathTest, LanesMeetingAtDifferentCollectivesAreReported) {
         launch(mismatched_collectives, dim3(1), dim3(32), 0, "mismatched_collectives", out);
         cudaDeviceSynchronize();
       },
-      "different warp collectives");
+      "deadlock.*lanes of warp 0 wait at different warp collectives");
 }
 
 __global__ void mask_without_own_lane(int* out) {

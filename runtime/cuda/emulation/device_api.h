@@ -114,15 +114,17 @@ inline unsigned __ballot_sync(unsigned mask, int predicate) {
   return static_cast<unsigned>(
       mm::cuda::emu::warp_collective(mm::cuda::emu::WarpOp::Ballot, mask, predicate != 0, 0, 32));
 }
-// The lanes of the warp that have not exited (fibers do not diverge the way a warp does, so "active"
-// can only mean "still running").
+// The lanes of the warp that have not exited. A GPU answers with the lanes converged at this point;
+// fibers have no such notion, so code that passes __activemask() to a collective inside a divergent
+// branch is not modelled (docs/CUDA.md).
 inline unsigned __activemask() { return mm::cuda::emu::live_lanes_mask(); }
 
 // ---- atomics -------------------------------------------------------------------------------------
-// Each returns the old value, as CUDA's do.
+// Each returns the old value, as CUDA's do. The operand converts to the pointee type, as with nvcc's
+// overloads (atomicAdd(unsigned*, 1) compiles).
 #define MM_EMU_ATOMIC_RMW(name, expr)                                                       \
   template <typename T>                                                                      \
-  T name(T* address, T val) {                                                                \
+  T name(T* address, std::type_identity_t<T> val) {                                          \
     std::atomic_ref<T> a(*address);                                                          \
     T old = a.load(std::memory_order_relaxed);                                               \
     while (!a.compare_exchange_weak(old, expr, std::memory_order_seq_cst)) {                 \
@@ -139,7 +141,7 @@ MM_EMU_ATOMIC_RMW(atomicOr, static_cast<T>(old | val))
 MM_EMU_ATOMIC_RMW(atomicXor, static_cast<T>(old ^ val))
 #undef MM_EMU_ATOMIC_RMW
 template <typename T>
-T atomicCAS(T* address, T compare, T val) {
+T atomicCAS(T* address, std::type_identity_t<T> compare, std::type_identity_t<T> val) {
   std::atomic_ref<T>(*address).compare_exchange_strong(compare, val, std::memory_order_seq_cst);
   return compare;  // holds the old value whether or not the swap happened
 }

@@ -32,6 +32,9 @@ void flush_all();
 // Whether [p, p + n) lies inside one live device allocation (cudaMalloc).
 bool is_device_range(const void* p, size_t n);
 
+// Whether the calling OS thread is running a kernel (the runtime API must not be called from one).
+bool in_kernel();
+
 // Records `e` as the calling thread's last error (what cudaGetLastError returns) and returns it.
 cudaError_t set_last_error(cudaError_t e);
 
@@ -42,7 +45,7 @@ inline constexpr size_t kSharedBytesPerBlock = 48 * 1024;  // without a cudaFunc
 // MMALIGN_EMU_WORKERS=N runs a grid's blocks on N worker threads (default 1: blocks in turn).
 void set_workers(int n);
 // MMALIGN_EMU_SCHEDULE=forward|reverse|shuffle: the order in which a block's runnable threads are
-// resumed (and blocks visited). Another order exposes code that silently depends on one.
+// resumed (reverse also visits blocks last to first). Another order exposes code that silently depends on one.
 enum class ScheduleOrder : int { Forward, Reverse, Shuffle };
 void set_schedule_order(ScheduleOrder order);
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -23,21 +24,27 @@ namespace {
 
 // ---- state -----------------------------------------------------------------------------------
 
+// A point in a stream's queue: set when the queue has run up to it. Event records and the implicit
+// dependencies between the legacy stream and blocking streams are markers, so waiting on one runs a
+// stream only as far as needed — never the work queued after it.
+struct Marker {
+  bool done = false;
+  std::chrono::steady_clock::time_point when;
+};
+
 struct StreamState {
   std::deque<std::function<void()>> work;
-  bool blocking = true;  // synchronises implicitly with the legacy default stream
+  bool blocking = true;  // ordered with the legacy default stream
 };
 
 struct EventState {
-  cudaStream_t stream = nullptr;  // where it was last recorded
-  uint64_t recorded = 0;          // sequence number of the last record, 0 = never recorded
-  uint64_t completed = 0;         // sequence number of the last record that has run
-  std::chrono::steady_clock::time_point when;
+  cudaStream_t stream = nullptr;  // where the latest record was made
+  std::shared_ptr<Marker> last;   // the latest record; null until recorded
   bool timing = true;
 };
 
-// One lock for all emulator state. Recursive: running queued work can flush other streams (a
-// cudaStreamWaitEvent), and work never calls back into the API otherwise.
+// One lock for all emulator state. Recursive: running queued work can run other streams' work
+// (waits on markers), and work never calls back into the API otherwise.
 std::recursive_mutex& mu() {
   static std::recursive_mutex m;
   return m;
@@ -47,10 +54,9 @@ struct DeviceState {
   StreamState legacy;
   std::map<cudaStream_t, std::unique_ptr<StreamState>> streams;  // created streams
   std::map<uintptr_t, size_t> allocations;                       // device memory: start → bytes
-  std::set<const void*> pinned;                                  // cudaMallocHost memory
-  std::map<cudaEvent_t, std::shared_ptr<EventState>> events;  // shared: queued work may outlive a destroy
+  std::map<uintptr_t, size_t> pinned;                            // cudaMallocHost memory: start → bytes
+  std::map<cudaEvent_t, std::shared_ptr<EventState>> events;
   size_t used = 0;
-  uint64_t next_event_seq = 0;
 };
 
 DeviceState& dev() {
@@ -79,35 +85,67 @@ StreamState* lookup(cudaStream_t s) {
   return it == dev().streams.end() ? nullptr : it->second.get();
 }
 
-void run_all(StreamState& st) {
-  while (!st.work.empty()) {
-    auto w = std::move(st.work.front());
-    st.work.pop_front();
-    w();
+void run_one(StreamState& st) {
+  if (in_kernel()) {  // a kernel (or a queued closure run by one) re-entering the runtime
+    std::fprintf(stderr, "mmalign CUDA emulation: the CUDA runtime was called from inside a kernel\n");
+    std::abort();
   }
+  auto w = std::move(st.work.front());
+  st.work.pop_front();
+  w();
 }
 
-// The legacy default stream waits for all blocking streams, and they wait for it.
-void implicit_sync_before(StreamState& target) {
+void run_all(StreamState& st) {
+  while (!st.work.empty()) run_one(st);
+}
+
+// Runs `st` front to back until `m` is reached (nothing, if it already was).
+void run_until(StreamState& st, const Marker& m) {
+  while (!m.done && !st.work.empty()) run_one(st);
+}
+
+std::shared_ptr<Marker> append_marker(StreamState& st) {
+  auto m = std::make_shared<Marker>();
+  st.work.push_back([m] {
+    m->done = true;
+    m->when = std::chrono::steady_clock::now();
+  });
+  return m;
+}
+
+// Queued on `target`: "run stream h up to marker m first". By handle, not pointer: a stream destroyed
+// meanwhile ran all its work when it was destroyed, so the marker is then already done.
+void append_wait(StreamState& target, cudaStream_t h, std::shared_ptr<Marker> m) {
+  target.work.push_back([h, m] {
+    if (StreamState* s = lookup(h)) run_until(*s, *m);
+  });
+}
+
+// Appends work to a stream after its implicit dependencies: the legacy default stream waits for the
+// work already queued on every blocking stream, and a blocking stream for the legacy stream's.
+void push(StreamState& target, std::function<void()> work) {
   DeviceState& d = dev();
   if (&target == &d.legacy) {
     for (auto& [h, st] : d.streams)
-      if (st->blocking) run_all(*st);
-  } else if (target.blocking) {
-    run_all(d.legacy);
+      if (st->blocking && !st->work.empty()) append_wait(target, h, append_marker(*st));
+  } else if (target.blocking && !d.legacy.work.empty()) {
+    append_wait(target, cudaStreamLegacy, append_marker(d.legacy));
   }
+  target.work.push_back(std::move(work));
 }
 
-cudaError_t fail(cudaError_t e) { return set_last_error(e); }
-
-bool is_device_range_locked(const void* p, size_t n) {
-  auto& a = dev().allocations;
+bool in_map(const std::map<uintptr_t, size_t>& a, const void* p, size_t n) {
   const auto addr = reinterpret_cast<uintptr_t>(p);
   auto it = a.upper_bound(addr);
   if (it == a.begin()) return false;
   --it;
-  return addr >= it->first && addr + n <= it->first + it->second && addr + n >= addr;
+  return addr >= it->first && addr + n >= addr && addr + n <= it->first + it->second;
 }
+
+cudaError_t fail(cudaError_t e) { return set_last_error(e); }
+
+bool is_device_range_locked(const void* p, size_t n) { return in_map(dev().allocations, p, n); }
+bool is_pinned_range(const void* p, size_t n) { return in_map(dev().pinned, p, n); }
 
 // Which side each pointer must be on for `kind`; cudaMemcpyDefault infers it from the pointers.
 cudaError_t check_copy(void* dst, const void* src, size_t n, cudaMemcpyKind& kind) {
@@ -144,8 +182,7 @@ cudaError_t enqueue(cudaStream_t stream, std::function<void()> work) {
   std::lock_guard<std::recursive_mutex> lock(mu());
   StreamState* st = lookup(stream);
   if (st == nullptr) return cudaErrorInvalidResourceHandle;
-  implicit_sync_before(*st);
-  st->work.push_back(std::move(work));
+  push(*st, std::move(work));
   return cudaSuccess;
 }
 
@@ -153,8 +190,7 @@ cudaError_t flush(cudaStream_t stream) {
   std::lock_guard<std::recursive_mutex> lock(mu());
   StreamState* st = lookup(stream);
   if (st == nullptr) return cudaErrorInvalidResourceHandle;
-  implicit_sync_before(*st);
-  run_all(*st);
+  run_all(*st);  // its dependencies on other streams are queued in it as waits
   return cudaSuccess;
 }
 
@@ -352,7 +388,7 @@ cudaError_t cudaMallocHost(void** ptr, size_t size) {
   *ptr = nullptr;
   if (size == 0) return cudaSuccess;
   if (posix_memalign(ptr, 256, size) != 0) return fail(cudaErrorMemoryAllocation);
-  dev().pinned.insert(*ptr);
+  dev().pinned[reinterpret_cast<uintptr_t>(*ptr)] = size;
   return cudaSuccess;
 }
 
@@ -360,7 +396,7 @@ cudaError_t cudaFreeHost(void* ptr) {
   if (ptr == nullptr) return cudaSuccess;
   Lock lock(mu());
   flush_all();
-  if (dev().pinned.erase(ptr) == 0) return fail(cudaErrorInvalidValue);
+  if (dev().pinned.erase(reinterpret_cast<uintptr_t>(ptr)) == 0) return fail(cudaErrorInvalidValue);
   std::free(ptr);
   return cudaSuccess;
 }
@@ -370,16 +406,19 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t n, cudaMemcpyKind
   if (lookup(stream) == nullptr) return fail(cudaErrorInvalidResourceHandle);
   if (cudaError_t e = check_copy(dst, src, n, kind); e != cudaSuccess) return fail(e);
   if (n == 0) return cudaSuccess;
-  const bool host_src = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyHostToHost;
-  const bool host_dst = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyHostToHost;
-  if (host_src && !dev().pinned.count(src)) {
+  if (kind == cudaMemcpyHostToHost) {  // always synchronous with the host
+    flush(stream);
+    std::memcpy(dst, src, n);
+    return cudaSuccess;
+  }
+  if (kind == cudaMemcpyHostToDevice && !is_pinned_range(src, n)) {
     // Pageable source: the runtime stages it before returning, so the caller may reuse it at once.
     auto staged = std::make_shared<std::vector<unsigned char>>(static_cast<const unsigned char*>(src),
                                                                 static_cast<const unsigned char*>(src) + n);
     enqueue(stream, [dst, staged] { std::memcpy(dst, staged->data(), staged->size()); });
     return cudaSuccess;
   }
-  if (host_dst && !dev().pinned.count(dst)) {
+  if (kind == cudaMemcpyDeviceToHost && !is_pinned_range(dst, n)) {
     // Pageable destination: the call returns only once the copy is done.
     flush(stream);
     std::memcpy(dst, src, n);
@@ -454,7 +493,8 @@ cudaError_t cudaStreamQuery(cudaStream_t stream) {
 // ---- events --------------------------------------------------------------------------------------
 
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned flags) {
-  if (event == nullptr) return fail(cudaErrorInvalidValue);
+  if (event == nullptr || (flags & ~unsigned(cudaEventBlockingSync | cudaEventDisableTiming | cudaEventInterprocess)))
+    return fail(cudaErrorInvalidValue);
   Lock lock(mu());
   auto ev = std::make_shared<EventState>();
   ev->timing = (flags & cudaEventDisableTiming) == 0;
@@ -474,15 +514,16 @@ cudaError_t cudaEventDestroy(cudaEvent_t event) {
 cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
   Lock lock(mu());
   auto it = dev().events.find(event);
-  if (it == dev().events.end() || lookup(stream) == nullptr) return fail(cudaErrorInvalidResourceHandle);
-  std::shared_ptr<EventState> ev = it->second;
-  const uint64_t seq = ++dev().next_event_seq;
-  ev->stream = stream;
-  ev->recorded = seq;
-  enqueue(stream, [ev, seq] {
-    ev->completed = std::max(ev->completed, seq);
-    ev->when = std::chrono::steady_clock::now();
+  StreamState* st = lookup(stream);
+  if (it == dev().events.end() || st == nullptr) return fail(cudaErrorInvalidResourceHandle);
+  // A record is a marker queued like any other work (after the stream's implicit dependencies).
+  auto m = std::make_shared<Marker>();
+  push(*st, [m] {
+    m->done = true;
+    m->when = std::chrono::steady_clock::now();
   });
+  it->second->stream = stream;
+  it->second->last = std::move(m);
   return cudaSuccess;
 }
 
@@ -491,14 +532,18 @@ std::shared_ptr<EventState> find_event(cudaEvent_t e) {
   auto it = dev().events.find(e);
   return it == dev().events.end() ? nullptr : it->second;
 }
-bool event_done(const EventState& ev) { return ev.completed >= ev.recorded; }
+bool event_done(const EventState& ev) { return ev.last == nullptr || ev.last->done; }
+void run_to_event(const EventState& ev) {
+  if (ev.last == nullptr || ev.last->done) return;
+  if (StreamState* s = lookup(ev.stream)) run_until(*s, *ev.last);
+}
 }  // namespace
 
 cudaError_t cudaEventSynchronize(cudaEvent_t event) {
   Lock lock(mu());
   std::shared_ptr<EventState> ev = find_event(event);
   if (ev == nullptr) return fail(cudaErrorInvalidResourceHandle);
-  if (!event_done(*ev)) flush(ev->stream);
+  run_to_event(*ev);
   return cudaSuccess;
 }
 
@@ -507,21 +552,22 @@ cudaError_t cudaEventQuery(cudaEvent_t event) {
   std::shared_ptr<EventState> ev = find_event(event);
   if (ev == nullptr) return fail(cudaErrorInvalidResourceHandle);
   if (event_done(*ev)) return cudaSuccess;
-  flush(ev->stream);  // as cudaStreamQuery: not ready now, done by the next query
+  run_to_event(*ev);  // as cudaStreamQuery: not ready now, done by the next query
   return cudaErrorNotReady;
 }
 
 cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned flags) {
   Lock lock(mu());
   std::shared_ptr<EventState> ev = find_event(event);
-  if (ev == nullptr || lookup(stream) == nullptr) return fail(cudaErrorInvalidResourceHandle);
+  StreamState* st = lookup(stream);
+  if (ev == nullptr || st == nullptr) return fail(cudaErrorInvalidResourceHandle);
   if (flags != 0) return fail(cudaErrorInvalidValue);
-  if (ev->recorded == 0) return cudaSuccess;  // waiting on a never-recorded event is a no-op
-  // Work queued on `stream` after this point runs only after the event's stream has reached it.
+  if (ev->last == nullptr) return cudaSuccess;  // waiting on a never-recorded event is a no-op
+  // Waits for the record made before this call, even if the event is recorded again later.
   const cudaStream_t other = ev->stream;
-  const uint64_t seq = ev->recorded;
-  enqueue(stream, [ev, other, seq] {
-    if (ev->completed < seq) flush(other);
+  std::shared_ptr<Marker> m = ev->last;
+  push(*st, [other, m] {
+    if (StreamState* s = lookup(other)) run_until(*s, *m);
   });
   return cudaSuccess;
 }
@@ -531,9 +577,9 @@ cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) 
   Lock lock(mu());
   std::shared_ptr<EventState> a = find_event(start), b = find_event(end);
   if (a == nullptr || b == nullptr) return fail(cudaErrorInvalidResourceHandle);
-  if (!a->timing || !b->timing || a->recorded == 0 || b->recorded == 0) return fail(cudaErrorInvalidResourceHandle);
-  if (!event_done(*a) || !event_done(*b)) return fail(cudaErrorNotReady);
-  *ms = std::chrono::duration<float, std::milli>(b->when - a->when).count();
+  if (!a->timing || !b->timing || a->last == nullptr || b->last == nullptr) return fail(cudaErrorInvalidResourceHandle);
+  if (!a->last->done || !b->last->done) return cudaErrorNotReady;  // not an error: not recorded as one
+  *ms = std::chrono::duration<float, std::milli>(b->last->when - a->last->when).count();
   return cudaSuccess;
 }
 

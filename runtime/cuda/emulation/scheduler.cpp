@@ -52,16 +52,19 @@ struct GpuThread {
   uint64_t generation = 0;  // of the barrier or warp collective it waits on
 };
 
+// Lanes in divergent branches may be in different collectives at once (on disjoint masks), so the
+// pending state is per lane: a collective completes when every lane of its mask that is still alive
+// waits in the same collective with the same mask.
 struct WarpState {
   unsigned live = 0;     // lanes that exist and have not exited
-  unsigned arrived = 0;  // lanes waiting in the pending collective
-  unsigned mask = 0;     // the pending collective's mask
-  WarpOp op = WarpOp::Sync;
-  uint64_t generation = 0;
+  unsigned pending = 0;  // lanes waiting in a collective
+  WarpOp op[kWarp] = {};
+  unsigned mask[kWarp] = {};
   uint64_t value[kWarp] = {};
   uint64_t result[kWarp] = {};
   int param[kWarp] = {};
   int width[kWarp] = {};
+  uint64_t released[kWarp] = {};  // bumped when the lane's collective completes
 };
 
 struct BlockRun {
@@ -130,50 +133,57 @@ BlockRun& current_block(const char* what) {
 // part returns (undefined on a GPU).
 constexpr uint64_t kPoison = ~uint64_t(0);
 
-uint64_t shuffle_source(const WarpState& w, unsigned participants, int lane) {
+// The lane a shuffle reads. Only the low 5 bits of a lane mask or delta count, as in PTX shfl.sync.
+uint64_t shuffle_source(const WarpState& w, unsigned group, int lane) {
   const int width = w.width[lane];
   const int base = lane & ~(width - 1);
+  const int p = w.param[lane];
   int src = lane;
-  switch (w.op) {
-    case WarpOp::ShflIdx: src = base + (w.param[lane] & (width - 1)); break;
-    case WarpOp::ShflUp: src = lane - w.param[lane] < base ? lane : lane - w.param[lane]; break;
-    case WarpOp::ShflDown: src = lane + w.param[lane] >= base + width ? lane : lane + w.param[lane]; break;
+  switch (w.op[lane]) {
+    case WarpOp::ShflIdx: src = base + (p & (width - 1)); break;
+    case WarpOp::ShflUp: src = lane - (p & 31) < base ? lane : lane - (p & 31); break;
+    case WarpOp::ShflDown: src = lane + (p & 31) >= base + width ? lane : lane + (p & 31); break;
     case WarpOp::ShflXor: {
-      int x = lane ^ w.param[lane];
-      src = (x >= base + width || x >= kWarp) ? lane : x;  // later groups are out of reach
+      const int x = lane ^ (p & 31);
+      src = x >= base + width ? lane : x;  // later segments are out of reach
       break;
     }
     default: break;
   }
-  return (participants >> src) & 1u ? w.value[src] : kPoison;
+  return (group >> src) & 1u ? w.value[src] : kPoison;
 }
 
-void complete_warp(WarpState& w) {
-  const unsigned p = w.arrived;
+void complete_group(WarpState& w, unsigned group, WarpOp op) {
   uint64_t vote_all = 1, vote_any = 0, ballot = 0;
   for (int l = 0; l < kWarp; ++l) {
-    if (!((p >> l) & 1u)) continue;
+    if (!((group >> l) & 1u)) continue;
     vote_all &= w.value[l] != 0;
     vote_any |= w.value[l] != 0;
     if (w.value[l]) ballot |= 1u << l;
   }
   for (int l = 0; l < kWarp; ++l) {
-    if (!((p >> l) & 1u)) continue;
-    switch (w.op) {
+    if (!((group >> l) & 1u)) continue;
+    switch (op) {
       case WarpOp::All: w.result[l] = vote_all; break;
       case WarpOp::Any: w.result[l] = vote_any; break;
       case WarpOp::Ballot: w.result[l] = ballot; break;
       case WarpOp::Sync: w.result[l] = 0; break;
-      default: w.result[l] = shuffle_source(w, p, l); break;
+      default: w.result[l] = shuffle_source(w, group, l); break;
     }
+    ++w.released[l];
   }
-  w.arrived = 0;
-  ++w.generation;
+  w.pending &= ~group;
 }
 
-// A pending collective completes once every lane of its mask that is still alive has arrived.
-void maybe_complete_warp(WarpState& w) {
-  if (w.arrived != 0 && w.arrived == (w.mask & w.live)) complete_warp(w);
+// Completes the collective `lane` waits in if all its live participants are there.
+bool try_complete(WarpState& w, int lane) {
+  const unsigned group = w.mask[lane] & w.live;
+  for (int l = 0; l < kWarp; ++l) {
+    if (!((group >> l) & 1u)) continue;
+    if (!((w.pending >> l) & 1u) || w.op[l] != w.op[lane] || w.mask[l] != w.mask[lane]) return false;
+  }
+  complete_group(w, group, w.op[lane]);
+  return true;
 }
 
 void maybe_release_barrier(BlockRun& b) {
@@ -203,7 +213,9 @@ void on_thread_exit(BlockRun& b) {
   --b.live;
   WarpState& w = b.warps[t / kWarp];
   w.live &= ~(1u << (t % kWarp));
-  maybe_complete_warp(w);
+  // Collectives that were waiting only for this lane can now complete.
+  for (int l = 0; l < kWarp; ++l)
+    if ((w.pending >> l) & 1u) try_complete(w, l);
   maybe_release_barrier(b);
 }
 
@@ -223,22 +235,47 @@ std::vector<int> visiting_order(const BlockRun& b, uint64_t pass) {
   return order;
 }
 
+std::string lanes_str(unsigned lanes) {
+  std::string out;
+  for (int l = 0; l < kWarp; ++l)
+    if ((lanes >> l) & 1u) out += (out.empty() ? "" : ",") + std::to_string(l);
+  return out;
+}
+
+// What each warp's waiting lanes wait for: one line per distinct (collective, mask).
+std::string describe_warps(const BlockRun& b) {
+  std::string out;
+  for (size_t wi = 0; wi < b.warps.size(); ++wi) {
+    const WarpState& w = b.warps[wi];
+    unsigned left = w.pending;
+    int kinds = 0;
+    std::string groups;
+    while (left) {
+      const int l = __builtin_ctz(left);
+      unsigned same = 0;
+      for (int k = 0; k < kWarp; ++k)
+        if (((left >> k) & 1u) && w.op[k] == w.op[l] && w.mask[k] == w.mask[l]) same |= 1u << k;
+      groups += " lanes " + lanes_str(same) + " at " + op_name(w.op[l]) + " (mask " + hex(w.mask[l]) +
+                ", live lanes of it " + lanes_str(w.mask[l] & w.live) + ");";
+      left &= ~same;
+      ++kinds;
+    }
+    if (kinds > 1) out += " lanes of warp " + std::to_string(wi) + " wait at different warp collectives:" + groups;
+    else if (kinds == 1) out += " warp " + std::to_string(wi) + ":" + groups;
+  }
+  return out;
+}
+
 [[noreturn]] void report_deadlock(BlockRun& b) {
   int at_barrier = 0, at_warp = 0;
-  std::string warps;
-  for (size_t i = 0; i < b.threads.size(); ++i) {
-    if (b.threads[i].wait == Wait::Barrier) ++at_barrier;
-    if (b.threads[i].wait == Wait::Warp) ++at_warp;
+  for (const GpuThread& g : b.threads) {
+    if (g.wait == Wait::Barrier) ++at_barrier;
+    if (g.wait == Wait::Warp) ++at_warp;
   }
-  for (size_t w = 0; w < b.warps.size(); ++w)
-    if (b.warps[w].arrived)
-      warps += " warp " + std::to_string(w) + " " + op_name(b.warps[w].op) + " (arrived " +
-               std::to_string(__builtin_popcount(b.warps[w].arrived)) + " of mask∩live " +
-               std::to_string(__builtin_popcount(b.warps[w].mask & b.warps[w].live)) + ");";
   b.current = -1;
-  fatal(b, "deadlock: " + std::to_string(at_barrier) + " threads wait at __syncthreads (needs all " +
-               std::to_string(b.live) + " live threads), " + std::to_string(at_warp) +
-               " at warp collectives;" + warps + " a GPU would hang here");
+  fatal(b, "deadlock: " + std::to_string(at_barrier) + " threads wait at __syncthreads (which needs all " +
+               std::to_string(b.live) + " live threads), " + std::to_string(at_warp) + " at warp collectives;" +
+               describe_warps(b) + " a GPU would hang here");
 }
 
 // ---- running a block -------------------------------------------------------------------------
@@ -299,7 +336,7 @@ void run_block(const Launch& L, uint3 block_idx) {
       GpuThread& g = b.threads[t];
       const bool runnable = g.wait == Wait::Running ||
                             (g.wait == Wait::Barrier && g.generation != b.generation) ||
-                            (g.wait == Wait::Warp && g.generation != b.warps[t / kWarp].generation);
+                            (g.wait == Wait::Warp && g.generation != b.warps[t / kWarp].released[t % kWarp]);
       if (!runnable) continue;
       g.wait = Wait::Running;
       b.current = t;
@@ -352,30 +389,25 @@ uint64_t warp_collective(WarpOp op, unsigned mask, uint64_t bits, int param, int
   const int lane = t % kWarp;
   WarpState& w = b.warps[t / kWarp];
   if (!((mask >> lane) & 1u))
-    fatal(b, std::string(op_name(op)) + " called by lane " + std::to_string(lane) + " with a mask (" + hex(mask) + ") that does not include it");
+    fatal(b, std::string(op_name(op)) + " called by lane " + std::to_string(lane) + " with a mask (" + hex(mask) +
+                 ") that does not include it");
   if (width < 1 || width > kWarp || (width & (width - 1)) != 0)
     fatal(b, std::string(op_name(op)) + " with width " + std::to_string(width) + " (must be a power of 2 ≤ 32)");
-  if (w.arrived == 0) {
-    w.op = op;
-    w.mask = mask;
-  } else if (w.op != op || w.mask != mask) {
-    fatal(b, std::string("lanes of warp ") + std::to_string(t / kWarp) + " meet at different warp collectives: " +
-                 op_name(w.op) + " (mask " + hex(w.mask) + ") and " + op_name(op) + " (mask " + hex(mask) + ")");
-  }
+  w.op[lane] = op;
+  w.mask[lane] = mask;
   w.value[lane] = bits;
   w.param[lane] = param;
   w.width[lane] = width;
-  w.arrived |= 1u << lane;
-  if (w.arrived == (w.mask & w.live)) {
-    complete_warp(w);
-    return w.result[lane];
-  }
+  w.pending |= 1u << lane;
+  if (try_complete(w, lane)) return w.result[lane];  // the last to arrive completes it and goes on
   GpuThread& g = b.threads[t];
   g.wait = Wait::Warp;
-  g.generation = w.generation;
+  g.generation = w.released[lane];
   Fiber::yield_to_scheduler();
   return w.result[lane];
 }
+
+bool in_kernel() { return t_block != nullptr; }
 
 void* dynamic_shared_memory() { return current_block("dynamic shared memory").dynamic_shared.get(); }
 
@@ -392,10 +424,13 @@ void launch_kernel(dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t stre
   const uint64_t threads = uint64_t(block.x) * block.y * block.z;
   const bool valid = block.x >= 1 && block.y >= 1 && block.z >= 1 && block.x <= 1024 && block.y <= 1024 &&
                      block.z <= 64 && threads <= 1024 && grid.x >= 1 && grid.y >= 1 && grid.z >= 1 &&
-                     grid.x <= 2147483647u && grid.y <= 65535 && grid.z <= 65535 &&
-                     shared_bytes <= kSharedBytesPerBlock;
+                     grid.x <= 2147483647u && grid.y <= 65535 && grid.z <= 65535;
   if (!valid) {
     set_last_error(cudaErrorInvalidConfiguration);
+    return;
+  }
+  if (shared_bytes > kSharedBytesPerBlock) {  // a GPU reports this one as an invalid argument
+    set_last_error(cudaErrorInvalidValue);
     return;
   }
   auto launch = std::make_shared<Launch>(Launch{grid, block, shared_bytes, name ? name : "kernel",

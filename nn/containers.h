@@ -41,4 +41,16 @@ class ModuleList : public Module {
   std::vector<ModulePtr> items_;
 };
 
+// A named group of children, for models whose checkpoints nest names ("attention.self.query"):
+// the group has no forward of its own; its owner calls the children.
+class ModuleDict : public Module {
+ public:
+  explicit ModuleDict(std::string type_name = "ModuleDict") : Module(std::move(type_name)) {}
+  template <typename M>
+  std::shared_ptr<M> add(const std::string& name, std::shared_ptr<M> child) {
+    add_child(name, child);
+    return child;
+  }
+};
+
 }  // namespace mm::nn

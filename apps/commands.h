@@ -18,4 +18,15 @@ struct DemoArgs {
 };
 int run_demo(const DemoArgs& args);
 
+struct EmbedArgs {
+  std::string checkpoint, config, weights, weights_format = "mmalign", images, captions, inputs, out;
+  bool raw = false;
+};
+int run_embed(const EmbedArgs& args);
+
+struct SummaryArgs {
+  std::string config;
+};
+int run_summary(const SummaryArgs& args);
+
 }  // namespace mm::app

@@ -30,6 +30,26 @@ int main(int argc, char** argv) {
   demo_cmd->add_option("--threads", demo.threads, "CPU threads (0: default)")->check(CLI::Range(0, 256));
   demo_cmd->add_option("--seed", demo.seed, "random seed");
 
+  mm::app::EmbedArgs em;
+  auto* embed = app.add_subcommand("embed", "apply the towers to inputs: image_embeds / text_embeds in a safetensors file");
+  auto* e_ckpt = embed->add_option("--checkpoint", em.checkpoint, "a training checkpoint directory");
+  auto* e_cfg = embed->add_option("--config", em.config, "a config (.pbtxt) describing the towers");
+  e_ckpt->excludes(e_cfg);
+  embed->add_option("--weights", em.weights, "weights (.safetensors) for the towers");
+  embed->add_option("--weights-format", em.weights_format, "naming of --weights: mmalign | torchvision | hf")
+      ->check(CLI::IsMember({"mmalign", "torchvision", "hf"}));
+  auto* e_img = embed->add_option("--images", em.images, "a directory of images");
+  auto* e_cap = embed->add_option("--captions", em.captions, "a file of captions");
+  auto* e_in = embed->add_option("--inputs", em.inputs, "pixel_values [N,3,H,W] f32, input_ids [N,T] i64, attention_mask [N,T]");
+  e_img->excludes(e_cap)->excludes(e_in);
+  e_cap->excludes(e_in);
+  embed->add_option("--out", em.out, "output .safetensors")->required();
+  embed->add_flag("--raw", em.raw, "the towers' pooled features, before projection and normalisation");
+
+  mm::app::SummaryArgs sm;
+  auto* summary = app.add_subcommand("summary", "print the layer tree with output shapes, parameter counts and FLOPs");
+  summary->add_option("--config", sm.config, "a config (.pbtxt)")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -45,6 +65,18 @@ int main(int argc, char** argv) {
       return mm::app::run_gradcheck(gc);
     }
     if (demo_cmd->parsed()) return mm::app::run_demo(demo);
+    if (embed->parsed()) {
+      if (em.checkpoint.empty() && em.config.empty()) {
+        std::cerr << "mmalign embed: give --checkpoint DIR or --config F.pbtxt\n";
+        return 2;
+      }
+      if (em.images.empty() && em.captions.empty() && em.inputs.empty()) {
+        std::cerr << "mmalign embed: give --images DIR, --captions FILE or --inputs F.safetensors\n";
+        return 2;
+      }
+      return mm::app::run_embed(em);
+    }
+    if (summary->parsed()) return mm::app::run_summary(sm);
   } catch (const mm::Error& e) {
     std::cerr << "mmalign: " << mm::error_kind_name(e.kind()) << ": " << e.what() << "\n";
     return 1;

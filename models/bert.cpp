@@ -1,9 +1,11 @@
 #include "models/bert.h"
 
 #include <cmath>
+#include <limits>
 
 #include "autograd/functions.h"
 #include "nn/init.h"
+#include "nn/trace.h"
 #include "ops/copy.h"
 #include "ops/creation.h"
 #include "runtime/error.h"
@@ -64,6 +66,7 @@ BertLayer::BertLayer(const BertConfig& c) : Module("BertLayer"), heads(c.num_att
 Tensor BertLayer::forward(const Tensor& x, const Tensor& mask) {
   const int64_t b = x.shape()[0], t = x.shape()[1], h = x.shape()[2], d = h / heads;
   auto split = [&](const Tensor& y) { return permute(reshape(y, {b, t, heads, d}), {0, 2, 1, 3}); };
+  nn::trace_flops(4.0 * b * heads * t * t * d);  // q·kᵀ and weights·v
   Tensor ctx = scaled_dot_product_attention(split((*query)(x)), split((*key)(x)), split((*value)(x)), mask,
                                             is_training() ? attention_probs_dropout->p : 0.0);
   ctx = reshape(permute(ctx, {0, 2, 1, 3}), {b, t, h});
@@ -72,7 +75,11 @@ Tensor BertLayer::forward(const Tensor& x, const Tensor& mask) {
   return (*output_norm)(add(a, (*output_dropout)(f)));
 }
 
-BertModel::BertModel(BertConfig c) : Module(c.roberta ? "RobertaModel" : "BertModel"), config_(c) {
+BertModel::BertModel(BertConfig c) : TextTower(c.roberta ? "RobertaModel" : "BertModel"), config_(c) {
+  MM_CHECK(c.pooling == "cls" || c.pooling == "mean" || c.pooling == "max" ||
+               (c.pooling == "pooler" && c.add_pooling_layer),
+           Value, type_name().c_str(), "pooling must be cls, pooler (needs the pooling layer), mean or max, got ",
+           c.pooling);
   MM_CHECK(c.hidden_size > 0 && c.num_attention_heads > 0 && c.hidden_size % c.num_attention_heads == 0, Value,
            type_name().c_str(), "hidden_size ", c.hidden_size, " must be a multiple of num_attention_heads ",
            c.num_attention_heads);
@@ -148,6 +155,29 @@ BertOutput BertModel::forward(const Tensor& ids, const Tensor& attention_mask, c
   BertOutput out{h, {}};
   if (pooler_dense) out.pooler_output = tanh((*pooler_dense)(select(h, 1, 0)));
   return out;
+}
+
+namespace {
+// [B, T] attention mask → bool [B, T] (true = real token); all true when undefined.
+Tensor real_tokens(const Tensor& ids, const Tensor& attention_mask) {
+  return attention_mask.defined() ? ne(attention_mask, 0.0) : ne(ids, -1.0);  // ids ≥ 0: all true
+}
+}  // namespace
+
+Tokens BertModel::tokens(const Tensor& ids, const Tensor& attention_mask) {
+  return {forward(ids, attention_mask).last_hidden_state, real_tokens(ids, attention_mask)};
+}
+
+Tensor BertModel::features(const Tensor& ids, const Tensor& attention_mask, const Tensor& token_type_ids) {
+  BertOutput out = forward(ids, attention_mask, token_type_ids);
+  const Tensor& h = out.last_hidden_state;
+  if (config_.pooling == "pooler") return out.pooler_output;
+  if (config_.pooling == "cls") return select(h, 1, 0);
+  Tensor real = unsqueeze(real_tokens(ids, attention_mask), 2);  // [B, T, 1]
+  if (config_.pooling == "max")
+    return amax(masked_fill(h, logical_not(real), -std::numeric_limits<double>::infinity()), {1});
+  Tensor r = mm::to(real, h.dtype());
+  return div(sum(mul(h, r), {1}), sum(r, {1}));
 }
 
 }  // namespace mm::models

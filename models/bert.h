@@ -13,6 +13,7 @@
 
 #include "nn/containers.h"
 #include "nn/layers.h"
+#include "models/tower.h"
 
 namespace mm::models {
 
@@ -30,6 +31,7 @@ struct BertConfig {
   int64_t pad_token_id = 0;
   bool roberta = false;  // RoBERTa position ids (and pad_token_id 1 in its presets)
   bool add_pooling_layer = true;
+  std::string pooling = "pooler";  // the feature: cls | pooler | mean | max (over real tokens)
 
   // Google's BERT miniatures and base: tiny (2 × 128), mini (4 × 256), small (4 × 512), base (12 × 768);
   // heads = hidden / 64, intermediate = 4 · hidden. roberta_base: RoBERTa-base's sizes.
@@ -43,9 +45,12 @@ struct BertOutput {
 
 class BertLayer;
 
-class BertModel : public nn::Module {
+class BertModel : public TextTower {
  public:
   explicit BertModel(BertConfig config);
+  Tensor features(const Tensor& input_ids, const Tensor& attention_mask, const Tensor& token_type_ids = {}) override;
+  Tokens tokens(const Tensor& input_ids, const Tensor& attention_mask) override;
+  int64_t feature_dim() const override { return config_.hidden_size; }
   // input_ids [B, T] (int64); attention_mask [B, T] (1 = token, 0 = padding; default all 1);
   // token_type_ids [B, T] (default 0). inputs_embeds [B, T, H], when given, replaces the word-embedding
   // lookup (its gradient is the gradient with respect to the word embeddings' output).

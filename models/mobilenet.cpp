@@ -41,16 +41,16 @@ int64_t MobileNetV1Config::channels(int64_t base) const {
   return std::max<int64_t>(8, static_cast<int64_t>(std::llround(c / 8.0)) * 8);
 }
 
-MobileNetV1::MobileNetV1(MobileNetV1Config c) : Module("MobileNetV1"), config_(c) {
+MobileNetV1::MobileNetV1(MobileNetV1Config c) : ImageTower("MobileNetV1"), config_(c) {
   MM_CHECK(c.width_multiplier > 0, Value, "MobileNetV1", "width_multiplier must be positive, got ", c.width_multiplier);
   const nn::Activation act = c.relu6 ? nn::Activation::ReLU6 : nn::Activation::ReLU;
-  features = register_module("features", std::make_shared<nn::Sequential>());
+  layers = register_module("features", std::make_shared<nn::Sequential>());
   auto stem = std::make_shared<ConvBnAct>("ConvBnAct", act);
   int64_t in = c.channels(32);
   stem->add("conv", "bn",
             std::make_shared<nn::Conv2d>(c.in_channels, in, 3,
                                          nn::Conv2dOptions{.stride = {2, 2}, .padding = {1, 1}, .bias = false}));
-  features->push_back(stem);
+  layers->push_back(stem);
   for (auto [base, stride] : kBlocks) {
     const int64_t out = c.channels(base);
     auto block = std::make_shared<ConvBnAct>("DepthwiseSeparable", act);
@@ -58,7 +58,7 @@ MobileNetV1::MobileNetV1(MobileNetV1Config c) : Module("MobileNetV1"), config_(c
                std::make_shared<nn::Conv2d>(
                    in, in, 3, nn::Conv2dOptions{.stride = {stride, stride}, .padding = {1, 1}, .groups = in, .bias = false}));
     block->add("pw_conv", "pw_bn", std::make_shared<nn::Conv2d>(in, out, 1, nn::Conv2dOptions{.bias = false}));
-    features->push_back(block);
+    layers->push_back(block);
     in = out;
   }
   if (c.num_classes > 0) classifier = register_module("classifier", std::make_shared<nn::Linear>(in, c.num_classes));
@@ -70,11 +70,17 @@ MobileNetV1::MobileNetV1(MobileNetV1Config c) : Module("MobileNetV1"), config_(c
 Tensor MobileNetV1::forward_tokens(const Tensor& x) {
   MM_CHECK(x.dim() == 4 && x.shape()[1] == config_.in_channels, Shape, "MobileNetV1", "expected [B, ",
            config_.in_channels, ", H, W] images, got ", shape_str(x.shape()));
-  return (*features)(x);
+  return (*layers)(x);
 }
 
+Tensor MobileNetV1::features(const Tensor& x) {
+  return flatten(adaptive_avg_pool2d(forward_tokens(x), {1, 1}), 1);
+}
+
+Tokens MobileNetV1::tokens(const Tensor& x) { return {permute(flatten(forward_tokens(x), 2), {0, 2, 1}), {}}; }
+
 Tensor MobileNetV1::forward(const Tensor& x) {
-  Tensor pooled = flatten(adaptive_avg_pool2d(forward_tokens(x), {1, 1}), 1);
+  Tensor pooled = features(x);
   return classifier ? (*classifier)(pooled) : pooled;
 }
 

@@ -9,6 +9,7 @@
 
 #include "nn/containers.h"
 #include "nn/layers.h"
+#include "models/tower.h"
 
 namespace mm::models {
 
@@ -21,14 +22,18 @@ struct MobileNetV1Config {
   int64_t feature_dim() const { return channels(1024); }
 };
 
-class MobileNetV1 : public nn::Module {
+class MobileNetV1 : public ImageTower {
  public:
   explicit MobileNetV1(MobileNetV1Config config);
   Tensor forward(const Tensor& x) override;  // [B, 1024·α] features (or logits)
   Tensor forward_tokens(const Tensor& x);    // the last feature map [B, 1024·α, h, w]
+  Tensor features(const Tensor& images) override;
+  Tokens tokens(const Tensor& images) override;  // [B, h·w, 1024·α]
+  int64_t feature_dim() const override { return config_.feature_dim(); }
+  bool is_head_key(const std::string& key) const override { return key.rfind("classifier.", 0) == 0; }
   const MobileNetV1Config& config() const { return config_; }
 
-  std::shared_ptr<nn::Sequential> features;
+  std::shared_ptr<nn::Sequential> layers;  // registered as "features"
   std::shared_ptr<nn::Linear> classifier;
 
  private:

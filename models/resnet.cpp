@@ -59,7 +59,7 @@ Tensor Bottleneck::forward(const Tensor& x) {
   return relu(add(out, downsample ? (*downsample)(x) : x));
 }
 
-ResNet::ResNet(ResNetConfig c) : Module("ResNet"), config_(c) {
+ResNet::ResNet(ResNetConfig c) : ImageTower("ResNet"), config_(c) {
   for (int s = 0; s < 4; ++s)
     MM_CHECK(c.layers[s] > 0 && c.widths[s] > 0, Value, "ResNet", "stage ", s + 1, " needs positive depth and width");
   const int64_t stem = c.widths[0];
@@ -106,8 +106,12 @@ Tensor ResNet::forward_tokens(const Tensor& x) {
   return h;
 }
 
+Tensor ResNet::features(const Tensor& x) { return flatten(adaptive_avg_pool2d(forward_tokens(x), {1, 1}), 1); }
+
+Tokens ResNet::tokens(const Tensor& x) { return {permute(flatten(forward_tokens(x), 2), {0, 2, 1}), {}}; }
+
 Tensor ResNet::forward(const Tensor& x) {
-  Tensor pooled = flatten(adaptive_avg_pool2d(forward_tokens(x), {1, 1}), 1);
+  Tensor pooled = features(x);
   return fc ? (*fc)(pooled) : pooled;
 }
 

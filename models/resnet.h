@@ -15,6 +15,7 @@
 
 #include "nn/containers.h"
 #include "nn/layers.h"
+#include "models/tower.h"
 
 namespace mm::models {
 
@@ -55,11 +56,15 @@ class Bottleneck : public nn::Module {
   std::shared_ptr<nn::Sequential> downsample;
 };
 
-class ResNet : public nn::Module {
+class ResNet : public ImageTower {
  public:
   explicit ResNet(ResNetConfig config);
   Tensor forward(const Tensor& x) override;  // pooled features, or logits with a classifier
   Tensor forward_tokens(const Tensor& x);    // the last stage's feature map [B, C, h, w]
+  Tensor features(const Tensor& images) override;
+  Tokens tokens(const Tensor& images) override;  // [B, h·w, C]
+  int64_t feature_dim() const override { return config_.feature_dim(); }
+  bool is_head_key(const std::string& key) const override { return key.rfind("fc.", 0) == 0; }
   const ResNetConfig& config() const { return config_; }
 
   std::shared_ptr<nn::Conv2d> conv1;

@@ -17,6 +17,7 @@ class Linear : public Module {
   Linear(int64_t in_features, int64_t out_features, bool bias = true);
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
+  double flops(const Tensor&, const Tensor& out) const override { return 2.0 * in_features * out.numel(); }
   int64_t in_features, out_features;
   Tensor weight, bias;
 };
@@ -35,6 +36,9 @@ class Conv2d : public Module {
       : Conv2d(in_channels, out_channels, {kernel_size, kernel_size}, o) {}
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
+  double flops(const Tensor&, const Tensor& out) const override {
+    return 2.0 * (in_channels / options.groups) * kernel_size[0] * kernel_size[1] * out.numel();
+  }
   int64_t in_channels, out_channels;
   std::array<int64_t, 2> kernel_size;
   Conv2dOptions options;

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "autograd/grad_mode.h"
+#include "nn/trace.h"
 #include "ops/copy.h"
 #include "runtime/error.h"
 
@@ -12,6 +13,15 @@ namespace mm::nn {
 
 Tensor Module::forward(const Tensor&) {
   fail(ErrorKind::Value, type_name_.c_str(), "this module has no single-tensor forward; call its own forward(...)");
+}
+
+Tensor Module::operator()(const Tensor& x) {
+  ForwardTrace* trace = ForwardTrace::active();
+  if (trace == nullptr) return forward(x);
+  trace->enter(this);
+  Tensor y = forward(x);
+  trace->leave(this, y, flops(x, y));
+  return y;
 }
 
 void Module::check_name(const std::string& name) const {

@@ -40,7 +40,10 @@ class Module {
   // The single-tensor forward most layers have (Sequential chains it). Modules with other inputs
   // define their own forward overloads; calling this one on them is an error naming the module.
   virtual Tensor forward(const Tensor& x);
-  Tensor operator()(const Tensor& x) { return forward(x); }
+  // forward, recorded when a ForwardTrace is active (nn/trace.h).
+  Tensor operator()(const Tensor& x);
+  // FLOPs of one call that produced `out` from `in` (multiply-adds count 2); 0 unless a layer says.
+  virtual double flops(const Tensor& /*in*/, const Tensor& /*out*/) const { return 0.0; }
 
   const std::string& type_name() const { return type_name_; }
   // One line describing the configuration, as PyTorch's extra_repr: "in_features=4, out_features=2".

@@ -10,6 +10,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev
   libopenmpi-dev openmpi-bin  # MPI: process launch, the CPU communicator, NCCL emulated over MPI
+  libprotobuf-dev protobuf-compiler  # configs (text format) and run state
 )
 
 missing=()

@@ -44,6 +44,9 @@ const bool registered = [] {
             589);
   conv_case({"23x23 map (one sample per GEMM)", {1, 1, 23, 23}, {2, 1, 3, 3}, true, {1, 1}, {1, 1}, {1, 1}, 1}, 581);
   conv_case({"batch 5 (samples batched into one GEMM)", {5, 2, 4, 4}, {3, 2, 3, 3}, true, {1, 1}, {1, 1}, {1, 1}, 1}, 585);
+  conv_case({"same size 3x3 on a 1x1 map (the kernel's shift exceeds the plane)", {2, 3, 1, 1}, {2, 3, 3, 3}, true,
+             {1, 1}, {1, 1}, {1, 1}, 1},
+            591);
   register_gradcheck_case({"conv2d", "strided (transposed) input",
                            [] {
                              return TensorList{leaf(case_randn({2, 3, 6, 5}, 591)), leaf(case_randn({4, 3, 2, 2}, 592, 0.5)),

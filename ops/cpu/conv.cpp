@@ -75,9 +75,11 @@ FlatRow flat_row(const Conv2dGeometry& g, int64_t kh, int64_t kw) {
   int64_t offh = kh * g.dH - g.pH, offw = kw * g.dW - g.pW;
   Range hr = valid_range(offh, 1, g.H, g.OH);
   f.shift = offh * g.W + offw;
-  // Clip to the input plane: entries just outside it are wrapped columns, zero anyway.
-  f.lo = std::max(hr.lo * g.W, -f.shift);
-  f.hi = std::max(f.lo, std::min(hr.hi * g.W, g.H * g.W - f.shift));
+  // Clip to the input plane (entries just outside it are wrapped columns, zero anyway) and to the
+  // col row's P entries: on tiny maps (1×1 with a 3×3 kernel) −shift can exceed P.
+  const int64_t P = g.P();
+  f.lo = std::min(std::max(hr.lo * g.W, -f.shift), P);
+  f.hi = std::clamp(std::min(hr.hi * g.W, g.H * g.W - f.shift), f.lo, P);
   f.wrap = valid_range(offw, 1, g.W, g.OW);
   return f;
 }

@@ -37,6 +37,20 @@ assert {"matmul", "conv2d", "layer_norm", "softmax", "cross_entropy", "lstm"} <=
 print("ok: JSON lists", len(names), "ops,", j["num_cases"], "cases")
 PY
 expect_rc 0 "demo runs and its loss goes down" -- demo --steps 40
+# embed / summary: usage errors are 2, bad configs and files are 1 naming file:line:col.
+cfg=/tmp/mmalign_cli_cfg.$$.pbtxt
+printf 'model {\n  image { resnet { preset: "resnet18" widths: [8, 16, 32, 64] } image_size: 64 }\n  text { lstm { vocab_size: 50 embed_dim: 8 hidden_size: 8 } }\n}\n' > "$cfg"
+expect_rc 2 "embed without --out is a usage error" -- embed --config "$cfg" --inputs x.safetensors
+expect_rc 2 "embed without inputs is a usage error" -- embed --config "$cfg" --out /tmp/x.safetensors
+expect_rc 2 "embed with an unknown weights format is a usage error" -- embed --config "$cfg" --inputs a --out b --weights-format onnx
+expect_rc 1 "embed with a missing inputs file is a runtime error" -- embed --config "$cfg" --inputs /nonexistent.safetensors --out /tmp/x.safetensors
+expect_rc 0 "summary prints both towers" -- summary --config "$cfg"
+grep -q "image tower: features \[1,64\]" /tmp/mmalign_cli_out.$$ && grep -q "text tower: features \[1,16\]" /tmp/mmalign_cli_out.$$ || {
+  echo "FAIL: summary output"; cat /tmp/mmalign_cli_out.$$; fails=$((fails + 1)); }
+printf 'model {\n  image { resnet { preset: 18 } }\n}\n' > "$cfg"
+expect_rc 1 "a type error in a config is a runtime error" -- summary --config "$cfg"
+grep -q "$cfg:2:28: Expected string" /tmp/mmalign_cli_err.$$ || { echo "FAIL: config error lacks file:line:col"; cat /tmp/mmalign_cli_err.$$; fails=$((fails + 1)); }
+rm -f "$cfg"
 rm -f /tmp/mmalign_cli_out.$$ /tmp/mmalign_cli_err.$$
 echo "$fails failed"
 [ "$fails" -eq 0 ]

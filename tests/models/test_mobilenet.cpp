@@ -16,7 +16,7 @@ TEST(MobileNetV1, PaperArchitectureAtWidthOne) {
   // Paper, Table 4: 4.2 million parameters. Counted exactly: convolutions 3,185,088 + BatchNorm
   // 2·10,944 + classifier 1,025,000 (1024·1000 + 1000) = 4,231,976.
   EXPECT_EQ(m.num_parameters(), 4231976);
-  EXPECT_EQ(m.features->size(), 14u);
+  EXPECT_EQ(m.layers->size(), 14u);
   nn::Conv2d* dw = nullptr;
   for (auto& [name, mod] : m.named_modules())
     if (name == "features.1.dw_conv") dw = dynamic_cast<nn::Conv2d*>(mod);

@@ -81,6 +81,11 @@ const bool registered = [] {
              {1, 1}, 1},
             1091);
   conv_case({"kernel covers the padded input exactly", {1, 2, 2, 3}, {3, 2, 4, 5}, true, {1, 1}, {1, 1}, {1, 1}, 1}, 1101);
+  // Tiny maps in the "same size" fast path: the kernel's shift exceeds the whole plane (a ResNet's
+  // last stage on a 32-pixel image is 1×1).
+  conv_case({"same size 3x3 on a 1x1 map", {3, 4, 1, 1}, {5, 4, 3, 3}, true, {1, 1}, {1, 1}, {1, 1}, 1}, 1131);
+  conv_case({"same size 5x5 on a 2x2 map", {2, 3, 2, 2}, {2, 3, 5, 5}, false, {1, 1}, {2, 2}, {1, 1}, 1}, 1141);
+  conv_case({"same size 3x3 on a 1x3 map", {2, 2, 1, 3}, {3, 2, 3, 3}, true, {1, 1}, {1, 1}, {1, 1}, 1}, 1151);
   return true;
 }();
 

@@ -1,0 +1,17 @@
+// Loading configs: text-format protobuf (.pbtxt) of mmalign.config.Config (train/config.proto).
+// A syntax error, an unknown field or a value of the wrong type is an mm::Error naming the file, the
+// line and the column.
+#pragma once
+
+#include <string>
+
+#include "train/config.pb.h"
+
+namespace mm::train {
+
+namespace config = ::mmalign::config;  // the generated schema types
+
+config::Config load_config(const std::string& path);
+config::Config parse_config(const std::string& text, const std::string& source_name = "<string>");
+
+}  // namespace mm::train

@@ -12,11 +12,10 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string_view>
 #include <tuple>
-
-#include <nlohmann/json.hpp>
 
 // The format stores little-endian data and the loader copies bytes as they are.
 static_assert(std::endian::native == std::endian::little, "safetensors I/O assumes a little-endian host");
@@ -89,8 +88,8 @@ constexpr DTypeEntry kDTypes[] = {
     {"I32", DType::I32, 4},   {"F32", DType::F32, 5}, {"F64", DType::F64, 6}, {"I64", DType::I64, 7},
 };
 // The format's other dtypes: recognised, so the error can say "unsupported" rather than "unknown".
-constexpr const char* kUnsupportedDTypes[] = {"I8",   "I16",     "U16",     "U32",     "U64",     "C64",
-                                              "F4",   "F6_E2M3", "F6_E3M2", "F8_E5M2", "F8_E4M3", "F8_E8M0"};
+constexpr const char* kUnsupportedDTypes[] = {"I8", "I16",     "U16",     "U32",     "U64",     "C64",
+                                              "F4", "F6_E2M3", "F6_E3M2", "F8_E5M2", "F8_E4M3", "F8_E8M0"};
 
 const DTypeEntry& dtype_entry(DType t) {
   for (const DTypeEntry& e : kDTypes)
@@ -184,8 +183,9 @@ uint64_t header_length(const std::string& path, const File::Mapping& m) {
   if (n > kMaxHeaderBytes)
     bad_file(path, "header length ", n, " (file bytes 0..8) exceeds the cap of ", kMaxHeaderBytes, " bytes");
   if (n > m.size - kLengthBytes)
-    bad_file(path, "header length ", n, " (file bytes 0..8) runs past the end of the file: the header would end at byte ",
-             kLengthBytes + n, " of a ", m.size, "-byte file");
+    bad_file(path, "header length ", n,
+             " (file bytes 0..8) runs past the end of the file: the header would end at byte ", kLengthBytes + n,
+             " of a ", m.size, "-byte file");
   return n;
 }
 
@@ -244,8 +244,7 @@ json parse_header(const std::string& path, std::string_view text) {
 }
 
 std::map<std::string, std::string> parse_metadata(const std::string& path, const json& j) {
-  if (!j.is_object())
-    bad_file(path, "__metadata__ is a JSON ", j.type_name(), ", not an object of strings");
+  if (!j.is_object()) bad_file(path, "__metadata__ is a JSON ", j.type_name(), ", not an object of strings");
   std::map<std::string, std::string> out;
   for (const auto& [key, value] : j.items()) {
     if (!value.is_string())
@@ -284,7 +283,8 @@ Shape parse_shape(const std::string& path, const std::string& name, const json& 
 
 TensorInfo parse_entry(const std::string& path, const std::string& name, const json& j, uint64_t buffer_bytes,
                        uint64_t data_start) {
-  if (!j.is_object()) bad_file(path, "tensor ", quote_name(name), ": entry is a JSON ", j.type_name(), ", not an object");
+  if (!j.is_object())
+    bad_file(path, "tensor ", quote_name(name), ": entry is a JSON ", j.type_name(), ", not an object");
   for (const char* field : {"dtype", "shape", "data_offsets"})
     if (!j.contains(field)) bad_file(path, "tensor ", quote_name(name), ": entry lacks the field '", field, "'");
   for (const auto& [key, value] : j.items())
@@ -295,7 +295,8 @@ TensorInfo parse_entry(const std::string& path, const std::string& name, const j
   TensorInfo t;
   t.name = name;
   const json& dt = j.at("dtype");
-  if (!dt.is_string()) bad_file(path, "tensor ", quote_name(name), ": dtype is a JSON ", dt.type_name(), ", not a string");
+  if (!dt.is_string())
+    bad_file(path, "tensor ", quote_name(name), ": dtype is a JSON ", dt.type_name(), ", not a string");
   t.dtype = parse_dtype_string(path, name, dt.get<std::string>());
   t.shape = parse_shape(path, name, j.at("shape"));
 
@@ -303,7 +304,8 @@ TensorInfo parse_entry(const std::string& path, const std::string& name, const j
   if (!off.is_array() || off.size() != 2 || !as_u64(off[0], t.begin) || !as_u64(off[1], t.end))
     bad_file(path, "tensor ", quote_name(name), ": data_offsets is ", off.dump(), ", not two non-negative integers");
   if (t.begin > t.end)
-    bad_file(path, "tensor ", quote_name(name), ": data_offsets ", offsets_str(t.begin, t.end), " begin after they end");
+    bad_file(path, "tensor ", quote_name(name), ": data_offsets ", offsets_str(t.begin, t.end),
+             " begin after they end");
 
   // numel <= the stride span, which parse_shape bounded by 2^63.
   const auto numel = static_cast<uint64_t>(shape_numel(t.shape));
@@ -312,12 +314,13 @@ TensorInfo parse_entry(const std::string& path, const std::string& name, const j
     bad_file(path, "tensor ", quote_name(name), ": ", numel, " elements of ", dt.get<std::string>(),
              " overflow a 64-bit byte count");
   if (numel * item != t.end - t.begin)
-    bad_file(path, "tensor ", quote_name(name), ": data_offsets ", offsets_str(t.begin, t.end), " hold ", t.end - t.begin,
-             " bytes but dtype ", dt.get<std::string>(), " and shape ", shape_str(t.shape), " need ", numel * item);
+    bad_file(path, "tensor ", quote_name(name), ": data_offsets ", offsets_str(t.begin, t.end), " hold ",
+             t.end - t.begin, " bytes but dtype ", dt.get<std::string>(), " and shape ", shape_str(t.shape), " need ",
+             numel * item);
   if (t.end > buffer_bytes)
     bad_file(path, "tensor ", quote_name(name), ": data_offsets ", offsets_str(t.begin, t.end),
-             " end past the byte buffer (", buffer_bytes, " bytes, file bytes ", data_start, "..", data_start + buffer_bytes,
-             "): the tensor would end at file byte ", data_start + t.end);
+             " end past the byte buffer (", buffer_bytes, " bytes, file bytes ", data_start, "..",
+             data_start + buffer_bytes, "): the tensor would end at file byte ", data_start + t.end);
   return t;
 }
 
@@ -388,8 +391,8 @@ Tensor File::load(const std::string& name) const {
   // A C++ bool must hold 0 or 1; any other byte would make later reads undefined behaviour.
   if (t.dtype == DType::Bool) {
     for (uint64_t i = 0; i < nbytes; ++i)
-      MM_CHECK(src[i] <= 1, Value, kLoad, path_, ": tensor ", quote_name(name), ": BOOL byte ", static_cast<int>(src[i]),
-               " at file byte ", data_start_ + t.begin + i, " is neither 0 nor 1");
+      MM_CHECK(src[i] <= 1, Value, kLoad, path_, ": tensor ", quote_name(name), ": BOOL byte ",
+               static_cast<int>(src[i]), " at file byte ", data_start_ + t.begin + i, " is neither 0 nor 1");
   }
   Tensor out = Tensor::empty(t.shape, t.dtype, kCPU);
   if (nbytes > 0) std::memcpy(out.raw_data(), src, nbytes);

@@ -10,17 +10,19 @@
 //
 // open() rejects, with an mm::Error naming the file, the tensor and the byte offset where there is one:
 // a short file; a header length past the file or over the cap; a header that is not UTF-8, not JSON,
-// not an object, or has duplicate keys at any level; an entry that is not an object, lacks or adds
-// fields; a shape that is not an array of non-negative integers or whose strides overflow int64;
-// offsets that are not two non-negative integers with begin <= end, or whose length differs from
-// numel x item size; data past the buffer, overlapping tensors, and unindexed bytes (holes or a tail:
-// the format requires the buffer to be covered exactly); a "__metadata__" that is not an object of
-// strings. Dtypes F32 F64 F16 BF16 I64 I32 U8 BOOL load; every other dtype the format defines is an
-// "unsupported dtype" error (ErrorKind::DType) naming the tensor.
+// not an object, nested deeper than 8 levels or with duplicate keys at any level; an entry that is not
+// an object, lacks or adds fields; a shape that is not an array of non-negative integers or whose
+// strides overflow int64; offsets that are not two non-negative integers with begin <= end, or whose
+// length differs from numel x item size; data past the buffer, overlapping tensors, and unindexed
+// bytes (holes or a tail: the format requires the buffer to be covered exactly); a "__metadata__"
+// that is not an object of strings. Dtypes F32 F64 F16 BF16 I64 I32 U8 BOOL load; every other dtype
+// the format defines is an "unsupported dtype" error (ErrorKind::DType) naming the tensor.
 //
-// Stricter than the reference reader, on purpose: it accepts duplicate keys (the last wins), extra
-// fields, leading whitespace and BOOL bytes other than 0/1; all four are errors here (a BOOL byte
-// other than 0/1 when the tensor is loaded, since a C++ bool holding 2 is undefined behaviour).
+// Stricter than the reference reader (safetensors 0.8.0), on purpose: it accepts duplicate keys (the
+// last wins), extra entry fields, a null "__metadata__", leading whitespace and BOOL bytes other than
+// 0/1; all are errors here (a BOOL byte other than 0/1 when the tensor is loaded, since a C++ bool
+// holding 2 is undefined behaviour). Also, a shape whose row-major strides overflow int64 is
+// rejected even when a 0 makes it empty ([0, 2^62, 4]): mmalign cannot represent its strides.
 //
 // The writer produces what the reference writer produces for the same tensors, byte for byte (the
 // interop test checks it): tensors ordered by dtype alignment, largest first, then by name; compact

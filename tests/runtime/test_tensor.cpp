@@ -21,6 +21,9 @@ TEST(Tensor, ContiguousMetadata) {
   EXPECT_EQ(reinterpret_cast<uintptr_t>(t.raw_data()) % 64, 0u);  // 64-byte aligned CPU memory
   EXPECT_EQ(t.size(-1), 4);
   EXPECT_THROW(t.size(3), Error);
+  // An empty tensor is contiguous whatever its strides (a 0-size dim used to break the stride walk).
+  EXPECT_TRUE(Tensor::empty({2, 0, 3}).is_contiguous());
+  EXPECT_TRUE(transpose(Tensor::empty({2, 0, 3}), 0, 2).is_contiguous());
 }
 
 TEST(Tensor, ViewsShareStorage) {

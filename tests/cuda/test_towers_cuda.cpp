@@ -24,10 +24,7 @@ Tensor gpu_leaf(const Tensor& t) { return on_gpu(t).detach().set_requires_grad(t
 TEST(TowersOnCuda, ResNetTrainModeMatchesTorchvision) {
   if (!device_backend_available(DeviceKind::CUDA)) GTEST_SKIP() << "no CUDA device";
   Golden g("resnet_basic_train");
-  ResNetConfig c;
-  for (int s = 0; s < 4; ++s) c.widths[s] = g.config["widths"][s];
-  c.num_classes = g.at("weights/fc.weight").shape()[0];
-  ResNet m(c);
+  ResNet m(testing::resnet_config(g));
   m.load_state_dict(g.group("weights/"));
   m.to(kGpu);
   Tensor x = gpu_leaf(g.at("inputs/pixel_values"));
@@ -45,15 +42,7 @@ TEST(TowersOnCuda, ResNetTrainModeMatchesTorchvision) {
 TEST(TowersOnCuda, ViTMatchesTorchvision) {
   if (!device_backend_available(DeviceKind::CUDA)) GTEST_SKIP() << "no CUDA device";
   Golden g("vit");
-  ViTConfig c;
-  c.image_size = g.config["image_size"];
-  c.patch_size = g.config["patch_size"];
-  c.num_layers = g.config["num_layers"];
-  c.num_heads = g.config["num_heads"];
-  c.hidden_dim = g.config["hidden_dim"];
-  c.mlp_dim = g.config["mlp_dim"];
-  c.num_classes = g.config["num_classes"];
-  VisionTransformer m(c);
+  VisionTransformer m(testing::vit_config(g));
   m.load_state_dict(g.group("weights/"));
   m.eval();
   m.to(kGpu);
@@ -69,17 +58,7 @@ TEST(TowersOnCuda, ViTMatchesTorchvision) {
 TEST(TowersOnCuda, BertMatchesHuggingFace) {
   if (!device_backend_available(DeviceKind::CUDA)) GTEST_SKIP() << "no CUDA device";
   Golden g("bert");
-  const auto& hf = g.config["hf_config"];
-  BertConfig c;
-  c.vocab_size = hf["vocab_size"];
-  c.hidden_size = hf["hidden_size"];
-  c.num_hidden_layers = hf["num_hidden_layers"];
-  c.num_attention_heads = hf["num_attention_heads"];
-  c.intermediate_size = hf["intermediate_size"];
-  c.max_position_embeddings = hf["max_position_embeddings"];
-  c.type_vocab_size = hf["type_vocab_size"];
-  c.layer_norm_eps = hf["layer_norm_eps"];
-  BertModel m(c);
+  BertModel m(testing::bert_config(g));
   m.load_state_dict(g.group("weights/"));
   m.eval();
   m.to(kGpu);
@@ -97,13 +76,7 @@ TEST(TowersOnCuda, BertMatchesHuggingFace) {
 TEST(TowersOnCuda, LstmTextMatchesPyTorch) {
   if (!device_backend_available(DeviceKind::CUDA)) GTEST_SKIP() << "no CUDA device";
   Golden g("lstm_text");
-  LSTMTextConfig c;
-  c.vocab_size = g.config["vocab_size"];
-  c.embed_dim = g.config["embed_dim"];
-  c.hidden_size = g.config["hidden_size"];
-  c.num_layers = g.config["num_layers"];
-  c.bidirectional = g.config["bidirectional"];
-  LSTMTextEncoder m(c);
+  LSTMTextEncoder m(testing::lstm_text_config(g));
   m.load_state_dict(g.group("weights/"));
   m.eval();
   m.to(kGpu);

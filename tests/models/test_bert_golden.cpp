@@ -15,19 +15,7 @@ using testing::Golden;
 
 void check_against(const std::string& file) {
   Golden g(file);
-  const auto& hf = g.config["hf_config"];
-  BertConfig c;
-  c.vocab_size = hf["vocab_size"];
-  c.hidden_size = hf["hidden_size"];
-  c.num_hidden_layers = hf["num_hidden_layers"];
-  c.num_attention_heads = hf["num_attention_heads"];
-  c.intermediate_size = hf["intermediate_size"];
-  c.max_position_embeddings = hf["max_position_embeddings"];
-  c.type_vocab_size = hf["type_vocab_size"];
-  c.layer_norm_eps = hf["layer_norm_eps"];
-  c.pad_token_id = hf["pad_token_id"];
-  c.roberta = hf["model_type"] == "roberta";
-  BertModel m(c);
+  BertModel m(testing::bert_config(g));
   m.load_state_dict(g.group("weights/"));
   m.eval();
   const Tensor& ids = g.at("inputs/input_ids");

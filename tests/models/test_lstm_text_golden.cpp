@@ -17,14 +17,7 @@ using testing::Golden;
 
 void check_against(const std::string& file) {
   Golden g(file);
-  LSTMTextConfig c;
-  c.vocab_size = g.config["vocab_size"];
-  c.embed_dim = g.config["embed_dim"];
-  c.hidden_size = g.config["hidden_size"];
-  c.num_layers = g.config["num_layers"];
-  c.bidirectional = g.config["bidirectional"];
-  c.padding_idx = g.config["padding_idx"];
-  LSTMTextEncoder m(c);
+  LSTMTextEncoder m(testing::lstm_text_config(g));
   m.load_state_dict(g.group("weights/"));
   m.eval();
   const Tensor& ids = g.at("inputs/input_ids");

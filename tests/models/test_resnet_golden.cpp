@@ -13,21 +13,9 @@ namespace {
 
 using testing::Golden;
 
-ResNetConfig config_of(const Golden& g) {
-  ResNetConfig c;
-  c.block = g.config["block"] == "Bottleneck" ? ResNetConfig::Block::Bottleneck : ResNetConfig::Block::Basic;
-  for (int s = 0; s < 4; ++s) {
-    c.layers[s] = g.config["layers"][s];
-    c.widths[s] = g.config["widths"][s];
-  }
-  c.in_channels = g.config["in_channels"];
-  c.num_classes = g.all.count("weights/fc.weight") ? g.at("weights/fc.weight").shape()[0] : 0;
-  return c;
-}
-
 void check_against(const std::string& file) {
   Golden g(file);
-  ResNet m(config_of(g));
+  ResNet m(testing::resnet_config(g));
   m.load_state_dict(g.group("weights/"));  // strict: torchvision's names, all of them
   m.train(g.mode == "train");
   Tensor x = g.at("inputs/pixel_values").detach().set_requires_grad(true);

@@ -15,16 +15,7 @@ using testing::Golden;
 
 TEST(ViTGolden, MatchesTorchvisionVisionTransformer) {
   Golden g("vit");
-  ViTConfig c;
-  c.image_size = g.config["image_size"];
-  c.patch_size = g.config["patch_size"];
-  c.num_layers = g.config["num_layers"];
-  c.num_heads = g.config["num_heads"];
-  c.hidden_dim = g.config["hidden_dim"];
-  c.mlp_dim = g.config["mlp_dim"];
-  c.layer_norm_eps = g.config["layernorm_eps"];
-  c.num_classes = g.config["num_classes"];
-  VisionTransformer m(c);
+  VisionTransformer m(testing::vit_config(g));
   m.load_state_dict(g.group("weights/"));
   m.eval();
   Tensor x = g.at("inputs/pixel_values").detach().set_requires_grad(true);

@@ -14,10 +14,10 @@ int main(int argc, char** argv) {
   mm::app::GradcheckArgs gc;
   auto* gradcheck = app.add_subcommand("gradcheck", "check analytic gradients against finite differences (f64)");
   auto* g_op = gradcheck->add_option("--op", gc.op, "one op of the op table (see --list)");
-  auto* g_all = gradcheck->add_flag("--all", gc.all, "every differentiable op");
-  auto* g_mod = gradcheck->add_option("--module", gc.module, "an nn module (none registered yet)");
+  auto* g_all = gradcheck->add_flag("--all", gc.all, "every differentiable op and every registered module");
+  auto* g_mod = gradcheck->add_option("--module", gc.module, "a loss, ladder rung or fusion module (see --list)");
   auto* g_model = gradcheck->add_option("--model", gc.model, "a model (none registered yet)");
-  auto* g_list = gradcheck->add_flag("--list", gc.list, "list the differentiable ops and their case counts");
+  auto* g_list = gradcheck->add_flag("--list", gc.list, "list the differentiable ops, the modules and their case counts");
   gradcheck->add_flag("--json", gc.json, "print one JSON object on stdout");
   g_op->excludes(g_all)->excludes(g_mod)->excludes(g_model)->excludes(g_list);
   g_all->excludes(g_mod)->excludes(g_model)->excludes(g_list);

@@ -1,5 +1,6 @@
 #include "autograd/gradcheck_cases.h"
 
+#include <algorithm>
 #include <cmath>
 #include <mutex>
 
@@ -22,6 +23,30 @@ std::vector<const GradcheckCase*> gradcheck_cases_for(const std::string& op) {
   for (const GradcheckCase& c : registry())
     if (c.op == op) r.push_back(&c);
   return r;
+}
+
+namespace {
+std::vector<ModuleGradcheckCase>& module_registry() {
+  static std::vector<ModuleGradcheckCase> cases;
+  return cases;
+}
+}  // namespace
+
+void register_module_gradcheck_case(ModuleGradcheckCase c) { module_registry().push_back(std::move(c)); }
+const std::vector<ModuleGradcheckCase>& module_gradcheck_cases() { return module_registry(); }
+
+std::vector<const ModuleGradcheckCase*> module_gradcheck_cases_for(const std::string& module) {
+  std::vector<const ModuleGradcheckCase*> r;
+  for (const ModuleGradcheckCase& c : module_registry())
+    if (c.module == module) r.push_back(&c);
+  return r;
+}
+
+std::vector<std::string> gradcheck_module_names() {
+  std::vector<std::string> names;
+  for (const ModuleGradcheckCase& c : module_registry())
+    if (std::find(names.begin(), names.end(), c.module) == names.end()) names.push_back(c.module);
+  return names;
 }
 
 Tensor case_randn(const Shape& shape, uint64_t seed, double scale) {

@@ -160,4 +160,6 @@
   X(one_hot, index, 1, NoDiff, Kernel)                        \
   X(topk, index, 1, NoDiff, Kernel)                           \
   X(sort, index, 1, NoDiff, Kernel)                           \
-  X(argsort, index, 1, NoDiff, Composite)
+  X(argsort, index, 1, NoDiff, Composite)                     \
+                                                              \
+  X(adamw_step, optim, 4, NoDiff, Kernel)

@@ -26,6 +26,28 @@ std::string case_name(const ::testing::TestParamInfo<size_t>& info) {
 
 INSTANTIATE_TEST_SUITE_P(AllOps, Gradcheck, ::testing::Range<size_t>(0, gradcheck_cases().size()), case_name);
 
+// The module cases (losses, ladder rungs, fusion modules), registered by nn/ and models/.
+class ModuleGradcheckTest : public ::testing::TestWithParam<size_t> {};
+
+TEST_P(ModuleGradcheckTest, AnalyticMatchesNumeric) {
+  const ModuleGradcheckCase& c = module_gradcheck_cases()[GetParam()];
+  ModuleGradcheck m = c.make();
+  GradcheckResult r = gradcheck(m.fn, m.inputs, c.options);
+  ASSERT_FALSE(r.inputs.empty());
+  EXPECT_TRUE(r.passed) << c.module << " [" << c.name << "]: " << r.message;
+}
+
+std::string module_case_name(const ::testing::TestParamInfo<size_t>& info) {
+  std::string n = module_gradcheck_cases()[info.param].module + "_" + std::to_string(info.param);
+  for (char& ch : n)
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  return n;
+}
+
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(ModuleGradcheckTest);
+INSTANTIATE_TEST_SUITE_P(AllModules, ModuleGradcheckTest,
+                         ::testing::Range<size_t>(0, module_gradcheck_cases().size()), module_case_name);
+
 // gradcheck itself must be able to fail: a function with a deliberately wrong backward.
 TEST(GradcheckSelfTest, DetectsAWrongGradient) {
   auto wrong = [](const TensorList& in) {

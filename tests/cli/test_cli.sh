@@ -23,6 +23,7 @@ expect_rc 2 "unknown flag is a usage error" -- gradcheck --frobnicate
 expect_rc 1 "unknown op is a runtime error" -- gradcheck --op no_such_op
 grep -q "unknown op 'no_such_op'" /tmp/mmalign_cli_err.$$ || { echo "FAIL: message does not name the op"; fails=$((fails + 1)); }
 expect_rc 1 "a NoDiff op cannot be gradient-checked" -- gradcheck --op eq
+expect_rc 1 "unknown module is a runtime error" -- gradcheck --module no_such_module
 expect_rc 0 "gradcheck --op tanh passes" -- gradcheck --op tanh
 expect_rc 0 "gradcheck --all --json passes" -- gradcheck --all --json
 # The JSON lists every differentiable op once, all passing.

@@ -1,0 +1,32 @@
+// CUDA kernels of the optimizer updates (ops/optim.h): a grid-stride loop, one thread per element,
+// each parameter and its two moments read and written once (the fused update of llm.c's
+// adamw_kernel2); the per-step scalars arrive precomputed from the host.
+#include "ops/cuda/loops.cuh"
+#include "ops/optim.h"
+
+namespace mm::cuda {
+namespace {
+
+inline constexpr int kThreads = 256;
+
+template <typename T>
+__global__ void adamw_elements(T* p, const T* g, T* m, T* v, int64_t n, AdamWScalars s) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(blockDim.x) * gridDim.x)
+    adamw_update(p[i], g[i], m[i], v[i], s);
+}
+
+void adamw_kernel(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq, const AdamWHyper& h) {
+  const AdamWScalars s = adamw_scalars(h);
+  const int64_t n = param.numel();
+  MM_DISPATCH_FLOAT(param.dtype(), "adamw_step", [&] {
+    launch(adamw_elements<scalar_t>, blocks_for(n, kThreads), dim3(kThreads), 0, "adamw_step",
+           param.data<scalar_t>(), grad.data<scalar_t>(), exp_avg.data<scalar_t>(), exp_avg_sq.data<scalar_t>(), n, s);
+  });
+}
+
+}  // namespace
+
+MM_REGISTER_KERNEL(adamw_step, CUDA, &adamw_kernel);
+
+}  // namespace mm::cuda

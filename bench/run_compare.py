@@ -34,6 +34,10 @@ CASES = {
     "softmax_8192x768": 1.1,
     "add_16M": 1.1,
     "tiny_ops_10k": 0.5,
+    "train_resnet18_112_b32": 1.0,
+    "train_resnet50_224_b16": 1.0,
+    "train_vit_s16_224_b16": 1.0,
+    "train_bert4x256_b64x32": 1.0,
 }
 
 # Per-case knobs: mmalign's --benchmark_min_time (seconds) and the peer's --reps / --min-time.
@@ -46,6 +50,11 @@ KNOBS = {
     "softmax_8192x768": {"min_time": 0.5, "peer": ["--reps", "5", "--min-time", "0.1"]},
     "add_16M": {"min_time": 0.5, "peer": ["--reps", "5", "--min-time", "0.1"]},
     "tiny_ops_10k": {"min_time": 0.5, "peer": ["--reps", "5", "--min-time", "0.1"]},
+    # Training steps (0.3 s .. 5 s an iteration): one warm-up step, then three timed steps a side.
+    "train_resnet18_112_b32": {"min_time": 1.0, "peer": ["--reps", "3", "--warmup", "1"]},
+    "train_resnet50_224_b16": {"min_time": 1.0, "peer": ["--reps", "3", "--warmup", "1"]},
+    "train_vit_s16_224_b16": {"min_time": 1.0, "peer": ["--reps", "3", "--warmup", "1"]},
+    "train_bert4x256_b64x32": {"min_time": 1.0, "peer": ["--reps", "3", "--warmup", "1"]},
 }
 
 UNIT_TO_S = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}

@@ -1,0 +1,92 @@
+#include "models/dual_encoder.h"
+
+#include <cmath>
+
+#include "autograd/functions.h"
+#include "nn/layers.h"
+#include "nn/losses/clip.h"
+
+namespace mm::models {
+
+std::shared_ptr<nn::Module> make_projection(const std::string& kind, int64_t in, int64_t out, int64_t mlp_hidden) {
+  auto seq = std::make_shared<nn::Sequential>();
+  if (kind == "linear") {
+    seq->push_back(std::make_shared<nn::Linear>(in, out, /*bias=*/false));
+  } else if (kind == "linear_ln") {
+    seq->push_back(std::make_shared<nn::Linear>(in, out, /*bias=*/false));
+    seq->push_back(std::make_shared<nn::LayerNorm>(out));
+  } else if (kind == "mlp") {
+    const int64_t hidden = mlp_hidden > 0 ? mlp_hidden : in;
+    seq->push_back(std::make_shared<nn::Linear>(in, hidden));
+    seq->push_back(nn::GELU());
+    seq->push_back(std::make_shared<nn::Linear>(hidden, out));
+  } else if (kind == "none") {
+    seq->push_back(std::make_shared<nn::Identity>());
+  } else {
+    fail(ErrorKind::Value, "DualEncoder", "unknown projection '", kind, "'; expected linear | linear_ln | mlp | none");
+  }
+  return seq;
+}
+
+DualEncoder::DualEncoder(std::shared_ptr<ImageTower> image_tower, std::shared_ptr<TextTower> text_tower,
+                         DualEncoderConfig config)
+    : nn::Module("DualEncoder"), config_(std::move(config)) {
+  const char* m = "DualEncoder";
+  MM_CHECK(image_tower && text_tower, Value, m, "needs both an image and a text tower");
+  image = register_module("image", std::move(image_tower));
+  text = register_module("text", std::move(text_tower));
+  const int64_t di = image->feature_dim(), dt = text->feature_dim();
+  if (config_.projection == "none")
+    MM_CHECK(di == dt, Shape, m, "projection 'none' needs towers of one width; image features are ", di,
+             "-d and text features ", dt, "-d (use a linear projection)");
+  else
+    MM_CHECK(config_.embed_dim > 0, Value, m, "embed_dim must be positive, got ", config_.embed_dim);
+  image_projection = register_module("image_projection",
+                                     make_projection(config_.projection, di, config_.embed_dim, config_.mlp_hidden));
+  text_projection = register_module("text_projection",
+                                    make_projection(config_.projection, dt, config_.embed_dim, config_.mlp_hidden));
+  MM_CHECK(config_.fixed_temperature >= 0, Value, m, "fixed_temperature must be > 0 (or 0: learned), got ",
+           config_.fixed_temperature);
+  MM_CHECK(config_.max_logit_scale >= 0, Value, m, "max_logit_scale must be >= 0, got ", config_.max_logit_scale);
+  if (config_.fixed_temperature > 0) {
+    logit_scale = ops::full({}, std::log(1.0 / config_.fixed_temperature));
+    register_buffer("logit_scale", &logit_scale);
+  } else {
+    logit_scale = ops::full({}, config_.init_logit_scale);
+    register_parameter("logit_scale", &logit_scale);
+  }
+  if (config_.logit_bias) {
+    logit_bias = ops::full({}, config_.init_logit_bias);
+    register_parameter("logit_bias", &logit_bias);
+  }
+}
+
+Tensor DualEncoder::encode_image(const Tensor& images) {
+  return normalize((*image_projection)(image->features(images)), 2.0, -1);
+}
+
+Tensor DualEncoder::encode_text(const Tensor& ids, const Tensor& mask) {
+  return normalize((*text_projection)(text->features(ids, mask)), 2.0, -1);
+}
+
+Tensor DualEncoder::logits(const Tensor& image_embeds, const Tensor& text_embeds) const {
+  return nn::clip_logits(image_embeds, text_embeds, logit_scale, logit_bias);
+}
+
+DualEncoderOutput DualEncoder::forward(const Tensor& images, const Tensor& ids, const Tensor& mask) {
+  DualEncoderOutput out;
+  out.image_embeds = encode_image(images);
+  out.text_embeds = encode_text(ids, mask);
+  out.logits_per_image = logits(out.image_embeds, out.text_embeds);
+  return out;
+}
+
+void DualEncoder::clamp_logit_scale() {
+  if (config_.fixed_temperature > 0) return;
+  NoGradGuard no_grad;
+  ops::copy_(logit_scale, clamp(logit_scale.detach(), 0.0, config_.max_logit_scale));
+}
+
+double DualEncoder::scale() const { return std::exp(logit_scale.to_double_vector().at(0)); }
+
+}  // namespace mm::models

@@ -1,0 +1,74 @@
+// The dual encoder of SPEC §5.1 (CLIP's architecture): each tower's pooled features go through a
+// projection head into a shared embedding space, are L2-normalised, and every image is scored
+// against every text:
+//
+//   logits = exp(logit_scale) · I·Tᵀ (+ logit_bias)
+//
+// logit_scale is learnable, initialised to log(1/0.07) (CLIP, open_clip) and clamped to
+// [0, ln 100] after every optimizer step (clamp_logit_scale; the bound is configurable); or the
+// temperature is fixed (seed 001: 0.07) and logit_scale is a constant buffer. SigLIP adds a
+// learnable bias, initialised to −10 with logit_scale log 10 (Zhai et al. 2023).
+//
+// Projection heads: linear (open_clip's text_projection: no bias), linear_ln (Linear then LayerNorm),
+// mlp (Linear, GELU, Linear: open_clip's timm "mlp" head) or none (the towers' features are used as
+// they are; both towers must then have the same width).
+//
+// State-dict names: image.<tower>, text.<tower>, image_projection.*, text_projection.*,
+// logit_scale, logit_bias — the towers keep their torchvision / Hugging Face names under
+// image./text., as train::Towers does.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "models/tower.h"
+#include "nn/containers.h"
+
+namespace mm::models {
+
+struct DualEncoderConfig {
+  std::string projection = "linear";  // linear | linear_ln | mlp | none
+  int64_t embed_dim = 512;            // ignored with "none"
+  int64_t mlp_hidden = 0;             // mlp's hidden width; 0: the tower's feature width
+  double init_logit_scale = 2.659260036932778;  // log(1 / 0.07)
+  double max_logit_scale = 4.605170185988092;   // ln 100: clamp_logit_scale's upper bound
+  double fixed_temperature = 0.0;     // > 0: logits = I·Tᵀ / T, logit_scale not learned
+  bool logit_bias = false;            // SigLIP's learnable bias
+  double init_logit_bias = -10.0;
+};
+
+// One projection head: [B, in] → [B, out] (Sequential, so its children are named 0, 1, 2).
+std::shared_ptr<nn::Module> make_projection(const std::string& kind, int64_t in, int64_t out, int64_t mlp_hidden);
+
+struct DualEncoderOutput {
+  Tensor image_embeds;  // [B, D], unit rows
+  Tensor text_embeds;   // [B, D], unit rows
+  Tensor logits_per_image;  // [B_images, B_texts]; logits_per_text is its transpose
+};
+
+class DualEncoder : public nn::Module {
+ public:
+  DualEncoder(std::shared_ptr<ImageTower> image, std::shared_ptr<TextTower> text, DualEncoderConfig config);
+
+  Tensor encode_image(const Tensor& images);  // normalised [B, D]
+  Tensor encode_text(const Tensor& input_ids, const Tensor& attention_mask);
+  DualEncoderOutput forward(const Tensor& images, const Tensor& input_ids, const Tensor& attention_mask);
+  // The logits of ready embeddings (for evaluation over a whole gallery).
+  Tensor logits(const Tensor& image_embeds, const Tensor& text_embeds) const;
+  // After each optimizer step: logit_scale ← clamp(logit_scale, 0, max_logit_scale). No-op with a
+  // fixed temperature.
+  void clamp_logit_scale();
+  double scale() const;  // exp(logit_scale), the current multiplier
+
+  std::shared_ptr<ImageTower> image;
+  std::shared_ptr<TextTower> text;
+  std::shared_ptr<nn::Module> image_projection, text_projection;
+  Tensor logit_scale;  // [] learnable (a buffer when the temperature is fixed)
+  Tensor logit_bias;   // [] when config.logit_bias, else undefined
+  const DualEncoderConfig& config() const { return config_; }
+
+ private:
+  DualEncoderConfig config_;
+};
+
+}  // namespace mm::models

@@ -11,6 +11,7 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev
   libopenmpi-dev openmpi-bin  # MPI: process launch, the CPU communicator, NCCL emulated over MPI
   libprotobuf-dev protobuf-compiler  # configs (text format) and run state
+  libstb-dev               # stb_image (decode), stb_image_write (PNG output)
 )
 
 missing=()

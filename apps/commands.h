@@ -1,6 +1,7 @@
 // The subcommands of the mmalign program. apps/ only parses arguments and calls the library.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace mm::app {
@@ -28,5 +29,13 @@ struct SummaryArgs {
   std::string config;
 };
 int run_summary(const SummaryArgs& args);
+
+struct DataSynthArgs {
+  std::string out;
+  int64_t n = 10000;  // images in all: 90% train, 5% val, 5% test
+  uint64_t seed = 0;
+  int64_t image_size = 64;
+};
+int run_data_synth(const DataSynthArgs& args);
 
 }  // namespace mm::app

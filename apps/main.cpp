@@ -50,6 +50,16 @@ int main(int argc, char** argv) {
   auto* summary = app.add_subcommand("summary", "print the layer tree with output shapes, parameter counts and FLOPs");
   summary->add_option("--config", sm.config, "a config (.pbtxt)")->required();
 
+  mm::app::DataSynthArgs synth;
+  auto* data_cmd = app.add_subcommand("data", "data sets: generate the synthetic set, check a data set");
+  data_cmd->require_subcommand(1);
+  auto* synth_cmd = data_cmd->add_subcommand("synth", "write the synthetic image-caption set (captions.csv + PNGs)");
+  synth_cmd->add_option("--out", synth.out, "output directory (train/, val/, test/ are created in it)")->required();
+  synth_cmd->add_option("--n", synth.n, "number of images in all (90% train, 5% val, 5% test)")
+      ->check(CLI::Range(int64_t{3}, int64_t{10000000}));
+  synth_cmd->add_option("--seed", synth.seed, "random seed");
+  synth_cmd->add_option("--image-size", synth.image_size, "image side in pixels")->check(CLI::Range(16, 4096));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -77,6 +87,7 @@ int main(int argc, char** argv) {
       return mm::app::run_embed(em);
     }
     if (summary->parsed()) return mm::app::run_summary(sm);
+    if (synth_cmd->parsed()) return mm::app::run_data_synth(synth);
   } catch (const mm::Error& e) {
     std::cerr << "mmalign: " << mm::error_kind_name(e.kind()) << ": " << e.what() << "\n";
     return 1;

@@ -52,6 +52,16 @@ printf 'model {\n  image { resnet { preset: 18 } }\n}\n' > "$cfg"
 expect_rc 1 "a type error in a config is a runtime error" -- summary --config "$cfg"
 grep -q "$cfg:2:28: Expected string" /tmp/mmalign_cli_err.$$ || { echo "FAIL: config error lacks file:line:col"; cat /tmp/mmalign_cli_err.$$; fails=$((fails + 1)); }
 rm -f "$cfg"
+# data synth: writes the three splits in the captions.csv format.
+synth=/tmp/mmalign_cli_synth.$$
+expect_rc 2 "data without a subcommand is a usage error" -- data
+expect_rc 2 "data synth without --out is a usage error" -- data synth --n 40
+expect_rc 0 "data synth writes a small set" -- data synth --out "$synth" --n 40 --seed 3
+for s in train val test; do
+  [ "$(head -1 "$synth/$s/captions.csv")" = "filename,caption" ] || { echo "FAIL: $s/captions.csv header"; fails=$((fails + 1)); }
+done
+[ "$(ls "$synth/train/images" | wc -l)" -eq 36 ] || { echo "FAIL: 36 training images expected"; fails=$((fails + 1)); }
+rm -rf "$synth"
 rm -f /tmp/mmalign_cli_out.$$ /tmp/mmalign_cli_err.$$
 echo "$fails failed"
 [ "$fails" -eq 0 ]

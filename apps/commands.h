@@ -38,4 +38,10 @@ struct DataSynthArgs {
 };
 int run_data_synth(const DataSynthArgs& args);
 
+struct DataCheckArgs {
+  std::string config;
+  bool json = false;
+};
+int run_data_check(const DataCheckArgs& args);
+
 }  // namespace mm::app

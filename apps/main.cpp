@@ -59,6 +59,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t{3}, int64_t{10000000}));
   synth_cmd->add_option("--seed", synth.seed, "random seed");
   synth_cmd->add_option("--image-size", synth.image_size, "image side in pixels")->check(CLI::Range(16, 4096));
+  mm::app::DataCheckArgs dcheck;
+  auto* check_cmd = data_cmd->add_subcommand("check", "open every image and caption of a config's data; list every bad sample");
+  check_cmd->add_option("--data", dcheck.config, "a config (.pbtxt) with a data section")->required();
+  check_cmd->add_flag("--json", dcheck.json, "print one JSON object on stdout");
 
   try {
     app.parse(argc, argv);
@@ -88,6 +92,7 @@ int main(int argc, char** argv) {
     }
     if (summary->parsed()) return mm::app::run_summary(sm);
     if (synth_cmd->parsed()) return mm::app::run_data_synth(synth);
+    if (check_cmd->parsed()) return mm::app::run_data_check(dcheck);
   } catch (const mm::Error& e) {
     std::cerr << "mmalign: " << mm::error_kind_name(e.kind()) << ": " << e.what() << "\n";
     return 1;

@@ -61,6 +61,20 @@ for s in train val test; do
   [ "$(head -1 "$synth/$s/captions.csv")" = "filename,caption" ] || { echo "FAIL: $s/captions.csv header"; fails=$((fails + 1)); }
 done
 [ "$(ls "$synth/train/images" | wc -l)" -eq 36 ] || { echo "FAIL: 36 training images expected"; fails=$((fails + 1)); }
+# data check: a clean set passes; a truncated image, a non-image and a missing file are listed with
+# the annotation line, and fail the check (exit 1) under the default policy.
+printf 'data {\n  train { format: "csv" path: "train/captions.csv" }\n  test { format: "csv" path: "test/captions.csv" }\n}\n' > "$synth/data.pbtxt"
+expect_rc 0 "data check passes on the synthetic set" -- data check --data "$synth/data.pbtxt"
+head -c 200 "$synth/test/images/000000.png" > "$synth/test/images/000001.png"
+rm "$synth/train/images/000005.png"
+expect_rc 1 "data check fails on bad samples" -- data check --data "$synth/data.pbtxt"
+grep -q "000001.png (.*test/captions.csv:3): .*corrupt PNG" /tmp/mmalign_cli_out.$$ && grep -q "000005.png (.*train/captions.csv:7): .*cannot open" /tmp/mmalign_cli_out.$$ || {
+  echo "FAIL: data check output"; cat /tmp/mmalign_cli_out.$$; fails=$((fails + 1)); }
+printf 'data { train { format: "csv" path: "train/captions.csv" } bad_samples: "skip" }\n' > "$synth/skip.pbtxt"
+expect_rc 0 "data check with the skip policy reports but passes" -- data check --data "$synth/skip.pbtxt" --json
+grep -q '"passed": true' /tmp/mmalign_cli_out.$$ || { echo "FAIL: data check --json"; fails=$((fails + 1)); }
+printf 'data { train { format: "xml" path: "a" } }\n' > "$synth/bad.pbtxt"
+expect_rc 1 "data check with an unknown format is a runtime error" -- data check --data "$synth/bad.pbtxt"
 rm -rf "$synth"
 rm -f /tmp/mmalign_cli_out.$$ /tmp/mmalign_cli_err.$$
 echo "$fails failed"

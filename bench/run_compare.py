@@ -38,6 +38,12 @@ CASES = {
     "train_resnet50_224_b16": 1.0,
     "train_vit_s16_224_b16": 1.0,
     "train_bert4x256_b64x32": 1.0,
+    "train_clip_rn18_bert_b64": 1.0,
+    # Image input path (SPEC §9: ≥ 1.0× the PIL/torchvision throughput, i.e. time ratio ≤ 1.0).
+    "image_pipeline_1t": 1.0,
+    "image_pipeline_2t": 1.0,
+    # No SPEC target; the peer is the Hugging Face fast tokenizer (needs --python /tmp/golden-venv/bin/python).
+    "tokenize_wordpiece_10k": 1.0,
 }
 
 # Per-case knobs: mmalign's --benchmark_min_time (seconds) and the peer's --reps / --min-time.
@@ -55,6 +61,13 @@ KNOBS = {
     "train_resnet50_224_b16": {"min_time": 1.0, "peer": ["--reps", "3", "--warmup", "1"]},
     "train_vit_s16_224_b16": {"min_time": 1.0, "peer": ["--reps", "3", "--warmup", "1"]},
     "train_bert4x256_b64x32": {"min_time": 1.0, "peer": ["--reps", "3", "--warmup", "1"]},
+    "train_clip_rn18_bert_b64": {"min_time": 1.0, "peer": ["--reps", "3", "--warmup", "1"]},
+    # One (1t) or two (2t) images an iteration, ~2-5 ms: loop ~0.5 s per measurement; crops vary per
+    # image on both sides, so each measurement averages a few hundred crops.
+    "image_pipeline_1t": {"min_time": 0.5, "peer": ["--reps", "5", "--min-time", "0.5"]},
+    "image_pipeline_2t": {"min_time": 0.5, "peer": ["--reps", "5", "--min-time", "0.5"]},
+    # ~10-50 ms an iteration: loop ~0.5 s per measurement.
+    "tokenize_wordpiece_10k": {"min_time": 0.5, "peer": ["--reps", "5", "--min-time", "0.2"]},
 }
 
 UNIT_TO_S = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
@@ -257,6 +270,12 @@ def main():
                 d.append(f"mmalign {fl / mm / 1e9:.0f} GFLOP/s")
             if pt:
                 d.append(f"PyTorch {fl / pt / 1e9:.0f} GFLOP/s")
+        if case.startswith("image_pipeline_"):
+            per_iter = 2 if case.endswith("2t") else 1
+            if mm:
+                d.append(f"mmalign {per_iter / mm:.0f} images/s")
+            if pt:
+                d.append(f"PIL/torchvision {per_iter / pt:.0f} images/s")
         if case == "conv_resnet18_3x3":
             fl = sum(3 * 2 * 32 * c * hw * hw * c * 9 for c, hw in ((64, 56), (128, 28), (256, 14), (512, 7)))
             if mm:

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace mm::app {
 
@@ -38,10 +39,30 @@ struct DataSynthArgs {
 };
 int run_data_synth(const DataSynthArgs& args);
 
+struct TrainArgs {
+  std::string config, out = "runs/latest";
+  std::vector<std::string> overrides;
+};
+int run_train(const TrainArgs& args);
+
 struct DataCheckArgs {
   std::string config;
   bool json = false;
 };
 int run_data_check(const DataCheckArgs& args);
+
+struct TokenizeArgs {
+  std::string tokenizer, vocab, merges, text, file;
+  bool has_text = false;  // --text given (it may be the empty string)
+  int64_t max_len = 0;    // 0: neither truncated nor padded
+  bool json = false;
+};
+int run_tokenize(const TokenizeArgs& args);
+
+struct VocabBuildArgs {
+  std::string captions, out;
+  int64_t min_count = 1;
+};
+int run_vocab_build(const VocabBuildArgs& args);
 
 }  // namespace mm::app

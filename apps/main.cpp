@@ -50,6 +50,12 @@ int main(int argc, char** argv) {
   auto* summary = app.add_subcommand("summary", "print the layer tree with output shapes, parameter counts and FLOPs");
   summary->add_option("--config", sm.config, "a config (.pbtxt)")->required();
 
+  mm::app::TrainArgs tr;
+  auto* train_cmd = app.add_subcommand("train", "train a model from a config");
+  train_cmd->add_option("--config", tr.config, "a config (.pbtxt)")->required();
+  train_cmd->add_option("--set", tr.overrides, "override one field: path.to.field=value (repeatable)");
+  train_cmd->add_option("--out", tr.out, "the run directory (metrics.jsonl, model.safetensors, eval.json)");
+
   mm::app::DataSynthArgs synth;
   auto* data_cmd = app.add_subcommand("data", "data sets: generate the synthetic set, check a data set");
   data_cmd->require_subcommand(1);
@@ -63,6 +69,30 @@ int main(int argc, char** argv) {
   auto* check_cmd = data_cmd->add_subcommand("check", "open every image and caption of a config's data; list every bad sample");
   check_cmd->add_option("--data", dcheck.config, "a config (.pbtxt) with a data section")->required();
   check_cmd->add_flag("--json", dcheck.json, "print one JSON object on stdout");
+
+  mm::app::TokenizeArgs tk;
+  auto* tokenize_cmd = app.add_subcommand("tokenize", "encode text with a WordPiece, byte-level BPE or word-level vocabulary");
+  tokenize_cmd->add_option("--tokenizer", tk.tokenizer, "wordpiece | bpe | word")
+      ->required()
+      ->check(CLI::IsMember({"wordpiece", "bpe", "word"}));
+  tokenize_cmd->add_option("--vocab", tk.vocab, "vocab.txt (wordpiece, word) or vocab.json (bpe)")->required();
+  tokenize_cmd->add_option("--merges", tk.merges, "merges.txt (bpe only)");
+  auto* tk_text = tokenize_cmd->add_option("--text", tk.text, "the text to encode");
+  auto* tk_file = tokenize_cmd->add_option("--file", tk.file, "a UTF-8 file; each line is encoded");
+  tk_text->excludes(tk_file);
+  tokenize_cmd->add_option("--max-len", tk.max_len, "truncate and pad to N ids (0: neither)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 24));
+  tokenize_cmd->add_flag("--json", tk.json, "print one JSON object: input_ids, attention_mask, tokens");
+
+  mm::app::VocabBuildArgs vb;
+  auto* vocab_cmd = app.add_subcommand("vocab", "word-level vocabularies (CMPM setup)");
+  vocab_cmd->require_subcommand(1);
+  auto* vocab_build = vocab_cmd->add_subcommand("build", "build a vocab.txt from training captions");
+  vocab_build->add_option("--captions", vb.captions, "captions.csv (header filename,caption) or one caption per line")
+      ->required();
+  vocab_build->add_option("--out", vb.out, "the vocab.txt to write")->required();
+  vocab_build->add_option("--min-count", vb.min_count, "keep words seen at least N times (default 1)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
 
   try {
     app.parse(argc, argv);
@@ -92,7 +122,25 @@ int main(int argc, char** argv) {
     }
     if (summary->parsed()) return mm::app::run_summary(sm);
     if (synth_cmd->parsed()) return mm::app::run_data_synth(synth);
+    if (train_cmd->parsed()) return mm::app::run_train(tr);
     if (check_cmd->parsed()) return mm::app::run_data_check(dcheck);
+    if (tokenize_cmd->parsed()) {
+      if (tk_text->count() == 0 && tk_file->count() == 0) {
+        std::cerr << "mmalign tokenize: give --text S or --file F\n";
+        return 2;
+      }
+      if ((tk.tokenizer == "bpe") != !tk.merges.empty()) {
+        std::cerr << "mmalign tokenize: --merges F is required with --tokenizer bpe and used by no other\n";
+        return 2;
+      }
+      if (tk.max_len == 1) {
+        std::cerr << "mmalign tokenize: --max-len must be 0 or at least 2 (the begin and end tokens)\n";
+        return 2;
+      }
+      tk.has_text = tk_text->count() > 0;
+      return mm::app::run_tokenize(tk);
+    }
+    if (vocab_build->parsed()) return mm::app::run_vocab_build(vb);
   } catch (const mm::Error& e) {
     std::cerr << "mmalign: " << mm::error_kind_name(e.kind()) << ": " << e.what() << "\n";
     return 1;

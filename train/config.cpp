@@ -46,4 +46,31 @@ config::Config load_config(const std::string& path) {
   return parse_config(text.str(), path);
 }
 
+void apply_override(config::Config& cfg, const std::string& assignment) {
+  using google::protobuf::FieldDescriptor;
+  const size_t eq = assignment.find('=');
+  MM_CHECK(eq != std::string::npos && eq > 0, Value, "config", "--set '", assignment, "': expected path.to.field=value");
+  const std::string path = assignment.substr(0, eq), value = assignment.substr(eq + 1);
+  google::protobuf::Message* msg = &cfg;
+  size_t begin = 0;
+  for (;;) {
+    const size_t dot = path.find('.', begin);
+    const std::string name = path.substr(begin, dot == std::string::npos ? std::string::npos : dot - begin);
+    const FieldDescriptor* f = msg->GetDescriptor()->FindFieldByName(name);
+    MM_CHECK(f != nullptr, Value, "config", "--set ", path, ": ", msg->GetDescriptor()->name(), " has no field '", name, "'");
+    MM_CHECK(!f->is_repeated(), Value, "config", "--set ", path, ": '", name, "' is a repeated field; edit the config file");
+    if (dot == std::string::npos) {
+      MM_CHECK(f->type() != FieldDescriptor::TYPE_MESSAGE, Value, "config", "--set ", path, ": '", name,
+               "' is a message; set one of its fields");
+      MM_CHECK(google::protobuf::TextFormat::ParseFieldValueFromString(value, f, msg), Value, "config", "--set ", path,
+               ": '", value, "' is not a valid ", f->type_name());
+      return;
+    }
+    MM_CHECK(f->type() == FieldDescriptor::TYPE_MESSAGE, Value, "config", "--set ", path, ": '", name,
+             "' is not a message");
+    msg = msg->GetReflection()->MutableMessage(msg, f);
+    begin = dot + 1;
+  }
+}
+
 }  // namespace mm::train

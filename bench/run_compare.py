@@ -62,7 +62,7 @@ KNOBS = {
     "train_vit_s16_224_b16": {"min_time": 1.0, "peer": ["--reps", "3", "--warmup", "1"]},
     "train_bert4x256_b64x32": {"min_time": 1.0, "peer": ["--reps", "3", "--warmup", "1"]},
     "train_clip_rn18_bert_b64": {"min_time": 1.0, "peer": ["--reps", "3", "--warmup", "1"]},
-    # One (1t) or two (2t) images an iteration, ~2-5 ms: loop ~0.5 s per measurement; crops vary per
+    # One (1t) or two (2t) images an iteration, ~1-5 ms: loop ~0.5 s per measurement; crops vary per
     # image on both sides, so each measurement averages a few hundred crops.
     "image_pipeline_1t": {"min_time": 0.5, "peer": ["--reps", "5", "--min-time", "0.5"]},
     "image_pipeline_2t": {"min_time": 0.5, "peer": ["--reps", "5", "--min-time", "0.5"]},

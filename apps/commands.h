@@ -65,4 +65,11 @@ struct VocabBuildArgs {
 };
 int run_vocab_build(const VocabBuildArgs& args);
 
+struct EvalArgs {
+  std::string checkpoint, data, split = "test", embeddings;
+  int64_t chunk_rows = 1024;
+  bool json = false;
+};
+int run_eval(const EvalArgs& args);
+
 }  // namespace mm::app

@@ -94,6 +94,22 @@ int main(int argc, char** argv) {
   vocab_build->add_option("--min-count", vb.min_count, "keep words seen at least N times (default 1)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
 
+  mm::app::EvalArgs ev;
+  auto* eval_cmd = app.add_subcommand("eval", "retrieval metrics (R@1/5/10 both ways, R-sum, mean/median rank; "
+                                      "label-based R@K and mAP) from an embeddings file");
+  auto* ev_emb = eval_cmd->add_option("--embeddings", ev.embeddings,
+                                      "safetensors with image_embeds [Ni,d], text_embeds [Nt,d] (f32/f64), "
+                                      "text_to_image [Nt] i64, optional labels [Ni] i64 (identity of each image); "
+                                      "embeddings are used as given, not normalised: scores are dot products, "
+                                      "cosines only for L2-normalised rows (mmalign embed writes those)");
+  auto* ev_ckpt = eval_cmd->add_option("--checkpoint", ev.checkpoint, "a training checkpoint (not yet available)");
+  auto* ev_data = eval_cmd->add_option("--data", ev.data, "with --checkpoint: the data config (.pbtxt)");
+  auto* ev_split = eval_cmd->add_option("--split", ev.split, "with --checkpoint: the split to evaluate (default test)");
+  ev_emb->excludes(ev_ckpt)->excludes(ev_data)->excludes(ev_split);
+  eval_cmd->add_option("--chunk-rows", ev.chunk_rows, "query rows scored at a time: memory O(rows x gallery) (default 1024)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  eval_cmd->add_flag("--json", ev.json, "print one JSON object on stdout (recalls as fractions)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -141,6 +157,13 @@ int main(int argc, char** argv) {
       return mm::app::run_tokenize(tk);
     }
     if (vocab_build->parsed()) return mm::app::run_vocab_build(vb);
+    if (eval_cmd->parsed()) {
+      if (ev.embeddings.empty() && ev.checkpoint.empty()) {
+        std::cerr << "mmalign eval: give --embeddings F.safetensors or --checkpoint DIR\n";
+        return 2;
+      }
+      return mm::app::run_eval(ev);
+    }
   } catch (const mm::Error& e) {
     std::cerr << "mmalign: " << mm::error_kind_name(e.kind()) << ": " << e.what() << "\n";
     return 1;

@@ -62,7 +62,18 @@ void apply_override(config::Config& cfg, const std::string& assignment) {
     if (dot == std::string::npos) {
       MM_CHECK(f->type() != FieldDescriptor::TYPE_MESSAGE, Value, "config", "--set ", path, ": '", name,
                "' is a message; set one of its fields");
-      MM_CHECK(google::protobuf::TextFormat::ParseFieldValueFromString(value, f, msg), Value, "config", "--set ", path,
+      // Strings are given bare on the command line (--set data.train.path=x.csv); the text format wants
+      // them quoted, so quote (and escape) them here.
+      std::string text = value;
+      if (f->type() == FieldDescriptor::TYPE_STRING) {
+        text.assign(1, '"');
+        for (char c : value) {
+          if (c == '"' || c == '\\') text.push_back('\\');
+          text.push_back(c);
+        }
+        text.push_back('"');
+      }
+      MM_CHECK(google::protobuf::TextFormat::ParseFieldValueFromString(text, f, msg), Value, "config", "--set ", path,
                ": '", value, "' is not a valid ", f->type_name());
       return;
     }

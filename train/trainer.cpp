@@ -15,6 +15,7 @@
 #include "ops/copy.h"
 #include "runtime/parallel.h"
 #include "runtime/safetensors.h"
+#include "train/eval/retrieval.h"
 #include "train/towers.h"
 
 namespace mm::train {
@@ -48,36 +49,6 @@ Tensor stack_images(const std::vector<data::Example>& ex) {
   for (size_t i = 0; i < ex.size(); ++i)
     std::memcpy(out.data<float>() + static_cast<int64_t>(i) * n, ex[i].image.data<float>(), sizeof(float) * n);
   return out;
-}
-
-// TEMPORARY until train/eval/retrieval lands: R@1/5/10 both directions from the full matrix.
-nlohmann::json retrieval_json(const Tensor& images, const Tensor& texts, const std::vector<int64_t>& t2i) {
-  Tensor sim = matmul(texts, transpose(images, 0, 1));  // [Nt, Ni]
-  auto v = sim.to_double_vector();
-  const int64_t nt = sim.size(0), ni = sim.size(1);
-  std::vector<int64_t> t_rank(nt), i_rank(ni, ni + 1);
-  for (int64_t t = 0; t < nt; ++t) {
-    const double* row = &v[t * ni];
-    int64_t r = 1;
-    for (int64_t j = 0; j < ni; ++j) r += row[j] > row[t2i[t]] || (row[j] == row[t2i[t]] && j < t2i[t]);
-    t_rank[t] = r;
-  }
-  for (int64_t i = 0; i < ni; ++i)
-    for (int64_t t = 0; t < nt; ++t) {
-      if (t2i[t] != i) continue;
-      int64_t r = 1;
-      for (int64_t u = 0; u < nt; ++u) r += v[u * ni + i] > v[t * ni + i] || (v[u * ni + i] == v[t * ni + i] && u < t);
-      i_rank[i] = std::min(i_rank[i], r);
-    }
-  nlohmann::json j;
-  for (int k : {1, 5, 10}) {
-    double a = 0, b = 0;
-    for (int64_t r : i_rank) a += r <= k;
-    for (int64_t r : t_rank) b += r <= k;
-    j["i2t_R@" + std::to_string(k)] = a / ni;
-    j["t2i_R@" + std::to_string(k)] = b / nt;
-  }
-  return j;
 }
 
 }  // namespace
@@ -262,7 +233,8 @@ nlohmann::json Trainer::evaluate(const std::string& split) {
   std::vector<int64_t> text_to_image;
   Tensor texts = embed_texts(d.all_captions(&text_to_image));
   model_->train();
-  nlohmann::json j = retrieval_json(images, texts, text_to_image);
+  Tensor t2i = Tensor::from_vector<int64_t>(text_to_image, {static_cast<int64_t>(text_to_image.size())});
+  nlohmann::json j = evaluate_retrieval(images, texts, t2i).to_json();
   j["split"] = split;
   j["step"] = step_;
   return j;

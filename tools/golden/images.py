@@ -51,35 +51,9 @@ INTERP = {"bilinear": BILINEAR, "bicubic": BICUBIC}
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
-# ---- a minimal safetensors writer for numpy arrays (the conventions of nn_modules.encode) -------
-
-NP_DTYPES = {np.dtype(np.uint8): "U8", np.dtype(np.float32): "F32"}
-
-
-def encode(arrays, metadata):
-    order = sorted(arrays, key=lambda k: (-arrays[k].dtype.itemsize, k))
-    header, blobs, offset = {"__metadata__": metadata}, [], 0
-    for k in order:
-        a = np.ascontiguousarray(arrays[k])
-        raw = a.astype(a.dtype.newbyteorder("<"), copy=False).tobytes()
-        header[k] = {"dtype": NP_DTYPES[a.dtype], "shape": list(a.shape), "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    h = json.dumps(header, sort_keys=True, separators=(",", ":")).encode("utf-8")
-    h += b" " * (-len(h) % 8)
-    return struct.pack("<Q", len(h)) + h + b"".join(blobs)
-
-
-def decode(blob):
-    n = struct.unpack("<Q", blob[:8])[0]
-    header = json.loads(blob[8:8 + n])
-    meta = header.pop("__metadata__")
-    data, out = blob[8 + n:], {}
-    types = {"U8": np.uint8, "F32": np.float32}
-    for k, e in header.items():
-        b, end = e["data_offsets"]
-        out[k] = np.frombuffer(data[b:end], dtype=types[e["dtype"]]).reshape(e["shape"])
-    return out, meta
+# ---- safetensors files: tools/golden/st_format.py ------------------------------------------------
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from st_format import decode, encode  # noqa: E402
 
 
 # ---- inputs --------------------------------------------------------------------------------------

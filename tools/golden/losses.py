@@ -384,39 +384,9 @@ def compute(c):
 
 
 # ----------------------------------------------------------------------------------------------
-# the safetensors format, by hand: 8-byte little-endian header length, JSON header, raw bytes
-
-DTYPES = {torch.float32: ("F32", "<f4"), torch.int64: ("I64", "<i8")}
-
-
-def encode(tensors, metadata):
-    """Tensors in name order, 8-byte dtypes first; compact JSON header with sorted keys padded with
-    spaces to a multiple of 8 (so every data offset is 8-aligned)."""
-    order = sorted(tensors, key=lambda k: (-tensors[k].element_size(), k))
-    header, blobs, offset = {"__metadata__": metadata}, [], 0
-    for k in order:
-        v = tensors[k]
-        raw = v.numpy().astype(DTYPES[v.dtype][1], copy=False).tobytes()
-        header[k] = {"dtype": DTYPES[v.dtype][0], "shape": list(v.shape), "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    h = json.dumps(header, sort_keys=True, separators=(",", ":")).encode("utf-8")
-    h += b" " * (-len(h) % 8)
-    return struct.pack("<Q", len(h)) + h + b"".join(blobs)
-
-
-def decode(blob):
-    import numpy
-    n = struct.unpack("<Q", blob[:8])[0]
-    header = json.loads(blob[8:8 + n])
-    meta = header.pop("__metadata__")
-    data, out = blob[8 + n:], {}
-    np_types = {"F32": numpy.float32, "I64": numpy.int64}
-    for k, e in header.items():
-        b, end = e["data_offsets"]
-        arr = numpy.frombuffer(data[b:end], dtype=np_types[e["dtype"]]).reshape(e["shape"])
-        out[k] = torch.from_numpy(arr.copy())
-    return out, meta
+# the safetensors format: tools/golden/st_format.py, through nn_modules' torch wrappers
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nn_modules import decode, encode  # noqa: E402
 
 
 def versions():

@@ -36,6 +36,9 @@ import sys
 from collections import OrderedDict
 
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import st_format  # noqa: E402
 import torch.nn as nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
@@ -207,39 +210,16 @@ def compute(c):
 
 
 # ----------------------------------------------------------------------------------------------
-# the safetensors format, by hand: 8-byte little-endian header length, JSON header, raw bytes
-
-DTYPES = {torch.float32: ("F32", "<f4"), torch.int64: ("I64", "<i8"), torch.bool: ("BOOL", "|b1")}
+# the safetensors format: tools/golden/st_format.py (shared by the golden scripts)
 
 
 def encode(tensors, metadata):
-    """Tensors in name order, the header compact JSON with sorted keys padded with spaces to a
-    multiple of 8 (data offsets are then 8-aligned for the 8-byte dtypes, which come first)."""
-    order = sorted(tensors, key=lambda k: (-tensors[k].element_size(), k))
-    header, blobs, offset = {"__metadata__": metadata}, [], 0
-    for k in order:
-        v = tensors[k]
-        raw = v.numpy().astype(DTYPES[v.dtype][1], copy=False).tobytes()
-        header[k] = {"dtype": DTYPES[v.dtype][0], "shape": list(v.shape), "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    h = json.dumps(header, sort_keys=True, separators=(",", ":")).encode("utf-8")
-    h += b" " * (-len(h) % 8)
-    return struct.pack("<Q", len(h)) + h + b"".join(blobs)
+    return st_format.encode(tensors, metadata)
 
 
 def decode(blob):
-    import numpy
-    n = struct.unpack("<Q", blob[:8])[0]
-    header = json.loads(blob[8:8 + n])
-    meta = header.pop("__metadata__")
-    data, out = blob[8 + n:], {}
-    np_types = {"F32": numpy.float32, "I64": numpy.int64, "BOOL": numpy.bool_}
-    for k, e in header.items():
-        b, end = e["data_offsets"]
-        arr = numpy.frombuffer(data[b:end], dtype=np_types[e["dtype"]]).reshape(e["shape"])
-        out[k] = torch.from_numpy(arr.copy())
-    return out, meta
+    arrays, meta = st_format.decode(blob)
+    return {k: torch.from_numpy(v) for k, v in arrays.items()}, meta
 
 
 def versions():

@@ -42,22 +42,11 @@ import numpy as np
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "golden", "retrieval")
 D = 16
-ST_DTYPES = {np.dtype(np.float32): "F32", np.dtype(np.float64): "F64", np.dtype(np.int64): "I64"}
 
 
-# ---- safetensors writer (the layout of tools/golden/nn_modules.py's encode, without torch) -----------
-def encode(tensors, metadata):
-    order = sorted(tensors, key=lambda k: (-tensors[k].dtype.itemsize, k))
-    header, blobs, offset = {"__metadata__": metadata}, [], 0
-    for k in order:
-        a = np.ascontiguousarray(tensors[k])
-        raw = a.astype(a.dtype.newbyteorder("<"), copy=False).tobytes()
-        header[k] = {"dtype": ST_DTYPES[a.dtype], "shape": list(a.shape), "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    h = json.dumps(header, sort_keys=True, separators=(",", ":")).encode("utf-8")
-    h += b" " * (-len(h) % 8)
-    return struct.pack("<Q", len(h)) + h + b"".join(blobs)
+# ---- safetensors files: tools/golden/st_format.py ------------------------------------------------
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from st_format import encode  # noqa: E402
 
 
 # ---- quantised unit vectors -----------------------------------------------------------------------

@@ -37,6 +37,21 @@ void check_caption(const std::string& caption, const std::string& at) {
   MM_CHECK(bad < 0, Value, "data", at, ": invalid UTF-8 in the caption at byte ", bad);
 }
 
+// Calls f(line_number, line) for every non-empty line of text (a trailing '\r' removed).
+template <typename F>
+void for_each_line(const std::string& text, F&& f) {
+  int64_t line = 0;
+  for (size_t i = 0; i < text.size();) {
+    size_t end = text.find('\n', i);
+    if (end == std::string::npos) end = text.size();
+    std::string row = text.substr(i, end - i);
+    i = end + 1;
+    ++line;
+    if (!row.empty() && row.back() == '\r') row.pop_back();
+    if (!row.empty()) f(line, row);
+  }
+}
+
 // Groups (file, caption) rows by file, keeping first-appearance order.
 class Grouper {
  public:
@@ -77,18 +92,8 @@ std::vector<ImageEntry> read_csv(const std::string& path) {
 }
 
 std::vector<ImageEntry> read_flickr8k(const std::string& path) {
-  const std::string text = read_text_file(path);
   Grouper g;
-  int64_t line = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t end = text.find('\n', i);
-    if (end == std::string::npos) end = text.size();
-    std::string row = text.substr(i, end - i);
-    i = end + 1;
-    ++line;
-    if (!row.empty() && row.back() == '\r') row.pop_back();
-    if (row.empty()) continue;
+  for_each_line(read_text_file(path), [&](int64_t line, const std::string& row) {
     const std::string at = where(path, line);
     const size_t comma = row.find(',');
     MM_CHECK(comma != std::string::npos, Value, "data", at, ": expected `image,caption`");
@@ -96,7 +101,7 @@ std::vector<ImageEntry> read_flickr8k(const std::string& path) {
     if (line == 1) {
       MM_CHECK(file == "image" && caption == "caption", Value, "data", at,
                ": expected the header `image,caption`, got '", row, "'");
-      continue;
+      return;
     }
     if (caption.size() >= 2 && caption.front() == '"' && caption.back() == '"') {  // a quoted caption
       std::string unq;
@@ -109,24 +114,15 @@ std::vector<ImageEntry> read_flickr8k(const std::string& path) {
     check_caption(caption, at);
     MM_CHECK(!caption.empty(), Value, "data", at, ": empty caption");
     g.add(checked_relative_path(file, at), caption, line);
-  }
+  });
   return g.take();
 }
 
 std::vector<ImageEntry> read_tsv(const std::string& path) {
-  const std::string text = read_text_file(path);
   std::vector<std::string> header;
   Grouper g;
-  size_t fc = 0, tc = 0, i = 0;
-  int64_t line = 0;
-  while (i < text.size()) {
-    size_t end = text.find('\n', i);
-    if (end == std::string::npos) end = text.size();
-    std::string row = text.substr(i, end - i);
-    i = end + 1;
-    ++line;
-    if (!row.empty() && row.back() == '\r') row.pop_back();
-    if (row.empty()) continue;
+  size_t fc = 0, tc = 0;
+  for_each_line(read_text_file(path), [&](int64_t line, const std::string& row) {
     std::vector<std::string> cols;
     for (size_t s = 0;;) {
       const size_t t = row.find('\t', s);
@@ -138,14 +134,14 @@ std::vector<ImageEntry> read_tsv(const std::string& path) {
       header = cols;
       fc = column(header, "filepath", path);
       tc = column(header, "title", path);
-      continue;
+      return;
     }
     const std::string at = where(path, line);
     MM_CHECK(cols.size() == header.size(), Value, "data", at, ": ", cols.size(), " tab-separated columns, but the header has ",
              header.size());
     check_caption(cols[tc], at);
     g.add(checked_relative_path(cols[fc], at), cols[tc], line);
-  }
+  });
   MM_CHECK(!header.empty(), Value, "data", path, ": empty file (expected a header with filepath and title columns)");
   return g.take();
 }

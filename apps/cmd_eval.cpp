@@ -5,15 +5,19 @@
 // metrics, text queries against the image gallery, a caption's identity being its image's.
 // Embeddings are used as given: normalising here would hide a caller's mistake and change nothing
 // for the normalised embeddings mmalign embed writes; rows far from unit norm get a warning instead.
-// --checkpoint arrives with the trainer's checkpoints.
+// --checkpoint DIR: the checkpoint's model embeds a split (--split, default test) of its own data, or
+// of the data section of --data F.pbtxt, and the same metrics are computed.
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "apps/commands.h"
 #include "runtime/error.h"
 #include "runtime/safetensors.h"
+#include "train/alignment_model.h"
+#include "train/data_config.h"
 #include "train/eval/retrieval.h"
 
 namespace mm::app {
@@ -36,30 +40,56 @@ std::string row(const char* what, double r1, double r5, double r10, double medr,
   return buf;
 }
 
-}  // namespace
+// The embeddings to score: from a file, or computed by a checkpoint's model on a split of its data
+// (or of --data's).
+struct Inputs {
+  Tensor img, txt, t2i, labels;
+  std::string source;
+  Tensor scores;  // [Ni, Nt] for a checkpoint with a ladder head (its scores are not I·Tᵀ)
+};
 
-int run_eval(const EvalArgs& a) {
-  MM_CHECK(a.checkpoint.empty(), NotImplemented, "eval",
-           "--checkpoint is not yet available (training checkpoints arrive with the trainer); evaluate embeddings "
-           "with --embeddings F.safetensors (mmalign embed writes them)");
-  const safetensors::File f = safetensors::File::open(a.embeddings);
+Inputs from_file(const std::string& path) {
+  const safetensors::File f = safetensors::File::open(path);
   auto need = [&](const char* name) {
     if (!f.contains(name)) {
       std::string names;
       for (const auto& t : f.tensors()) names += (names.empty() ? "" : ", ") + t.name;
-      fail(ErrorKind::Value, "eval", a.embeddings, " has no tensor '", name, "' (it holds: ", names.empty() ? "none" : names,
-           ")");
+      fail(ErrorKind::Value, "eval", path, " has no tensor '", name, "' (it holds: ", names.empty() ? "none" : names, ")");
     }
     return f.load(name);
   };
-  const Tensor img = need("image_embeds"), txt = need("text_embeds"), t2i = need("text_to_image");
-  const Tensor labels = f.contains("labels") ? f.load("labels") : Tensor();
+  Inputs in{need("image_embeds"), need("text_embeds"), need("text_to_image"), Tensor(), path, Tensor()};
+  if (f.contains("labels")) in.labels = f.load("labels");
+  return in;
+}
+
+Inputs from_checkpoint(const EvalArgs& a) {
+  train::AlignmentModel m = train::load_alignment_model(a.checkpoint);
+  train::config::Data data = m.config.data();
+  std::string base = a.checkpoint;  // the saved config's data paths are absolute
+  if (!a.data.empty()) {
+    data = train::load_config(a.data).data();
+    base = std::filesystem::path(a.data).parent_path().string();
+  }
+  const train::ImageTextData split(train::data_sources(data, base), a.split);
+  const train::SplitEmbeddings e = train::embed_split(m, split);
+  Inputs in{e.images, e.texts, e.text_to_image, Tensor(), a.checkpoint + " on the " + a.split + " split", Tensor()};
+  if (m.model->ladder) in.scores = m.model->pair_scores(e.images, e.texts);
+  return in;
+}
+
+}  // namespace
+
+int run_eval(const EvalArgs& a) {
+  MM_CHECK(a.checkpoint.empty() != a.embeddings.empty(), Value, "eval", "give exactly one of --checkpoint and --embeddings");
+  const Inputs in = a.checkpoint.empty() ? from_file(a.embeddings) : from_checkpoint(a);
+  const Tensor &img = in.img, &txt = in.txt, &t2i = in.t2i, &labels = in.labels;
   const train::RetrievalOptions opts{a.chunk_rows};
 
   train::RetrievalMetrics m;
   train::LabelRetrievalMetrics lm;
   try {
-    m = train::evaluate_retrieval(img, txt, t2i, opts);
+    m = in.scores.defined() ? train::evaluate_retrieval_scores(in.scores, t2i) : train::evaluate_retrieval(img, txt, t2i, opts);
     if (labels.defined()) {
       MM_CHECK(labels.dtype() == DType::I64, DType, "", "labels must be i64, got ", dtype_name(labels.dtype()));
       MM_CHECK(labels.dim() == 1 && labels.size(0) == img.size(0), Shape, "", "labels must be [", img.size(0),
@@ -71,7 +101,7 @@ int run_eval(const EvalArgs& a) {
       lm = train::evaluate_label_retrieval(txt, img, Tensor::from_vector(text_labels, {txt.size(0)}), labels, opts);
     }
   } catch (const Error& e) {
-    throw Error(e.kind(), "eval", a.embeddings + ": " + e.what());  // the file too, not only the tensor
+    throw Error(e.kind(), "eval", in.source + ": " + e.what());  // the file too, not only the tensor
   }
   warn_if_not_unit(img, "image_embeds");
   warn_if_not_unit(txt, "text_embeds");
@@ -87,7 +117,7 @@ int run_eval(const EvalArgs& a) {
     std::cout << j.dump() << "\n";
     return 0;
   }
-  std::cout << "mmalign eval: " << a.embeddings << " (" << m.num_images << " images, " << m.num_texts
+  std::cout << "mmalign eval: " << in.source << " (" << m.num_images << " images, " << m.num_texts
             << " captions; recalls in percent)\n"
             << "                 R@1     R@5    R@10  median rank   mean rank\n"
             << row("image→text", m.i2t_r1, m.i2t_r5, m.i2t_r10, m.i2t_median_rank, m.i2t_mean_rank)

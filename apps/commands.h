@@ -40,7 +40,7 @@ struct DataSynthArgs {
 int run_data_synth(const DataSynthArgs& args);
 
 struct TrainArgs {
-  std::string config, out = "runs/latest";
+  std::string config, out = "runs/latest", resume;
   std::vector<std::string> overrides;
 };
 int run_train(const TrainArgs& args);
@@ -71,5 +71,30 @@ struct EvalArgs {
   bool json = false;
 };
 int run_eval(const EvalArgs& args);
+
+struct ReportArgs {
+  std::string run, out;  // out empty: RUN/report.html
+};
+int run_report(const ReportArgs& args);
+
+struct ZeroShotArgs {
+  std::string checkpoint, image, labels;
+  std::vector<std::string> templates;
+  bool json = false;
+};
+int run_zeroshot(const ZeroShotArgs& args);
+
+struct SearchArgs {
+  std::string checkpoint, index, query;
+  int64_t k = 5;
+  bool json = false;
+};
+int run_search(const SearchArgs& args);
+
+struct AblateArgs {
+  std::string config, rungs, out;
+  std::vector<std::string> overrides;
+};
+int run_ablate(const AblateArgs& args);
 
 }  // namespace mm::app

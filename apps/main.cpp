@@ -54,7 +54,10 @@ int main(int argc, char** argv) {
   auto* train_cmd = app.add_subcommand("train", "train a model from a config");
   train_cmd->add_option("--config", tr.config, "a config (.pbtxt)")->required();
   train_cmd->add_option("--set", tr.overrides, "override one field: path.to.field=value (repeatable)");
-  train_cmd->add_option("--out", tr.out, "the run directory (metrics.jsonl, model.safetensors, eval.json)");
+  train_cmd->add_option("--out", tr.out, "the run directory (metrics.jsonl, checkpoints, eval.json)");
+  train_cmd->add_option("--resume", tr.resume,
+                        "auto: continue from the newest valid checkpoint in --out (start afresh if none); "
+                        "or a checkpoint directory");
 
   mm::app::DataSynthArgs synth;
   auto* data_cmd = app.add_subcommand("data", "data sets: generate the synthetic set, check a data set");
@@ -94,6 +97,31 @@ int main(int argc, char** argv) {
   vocab_build->add_option("--min-count", vb.min_count, "keep words seen at least N times (default 1)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
 
+  mm::app::ZeroShotArgs zs;
+  auto* zs_cmd = app.add_subcommand("zeroshot", "classify one image among text labels with a trained checkpoint");
+  zs_cmd->add_option("--checkpoint", zs.checkpoint, "a checkpoint directory (RUN/latest, RUN/best, ...)")->required();
+  zs_cmd->add_option("--image", zs.image, "the image file")->required();
+  zs_cmd->add_option("--labels", zs.labels, "comma-separated labels, e.g. \"red circle,blue square\"")->required();
+  zs_cmd->add_option("--template", zs.templates,
+                     "a prompt with {} for the label (repeatable: prompt ensembling); default \"{}\"");
+  zs_cmd->add_flag("--json", zs.json, "print one JSON object on stdout");
+
+  mm::app::SearchArgs se;
+  auto* se_cmd = app.add_subcommand("search", "the images of an index that best match a text query");
+  se_cmd->add_option("--checkpoint", se.checkpoint, "a checkpoint directory")->required();
+  se_cmd->add_option("--index", se.index, "image embeddings written by: mmalign embed --checkpoint DIR --images IMAGES")
+      ->required();
+  se_cmd->add_option("--query", se.query, "the text query")->required();
+  se_cmd->add_option("-k", se.k, "results to show (default 5)")->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  se_cmd->add_flag("--json", se.json, "print one JSON object on stdout");
+
+  mm::app::AblateArgs ab;
+  auto* ab_cmd = app.add_subcommand("ablate", "train every cross-attention rung as the head and tabulate the results");
+  ab_cmd->add_option("--config", ab.config, "a config with head.ladder (configs/ladder_synth.pbtxt)")->required();
+  ab_cmd->add_option("--rungs", ab.rungs, "comma-separated rungs (default: all 17)");
+  ab_cmd->add_option("--set", ab.overrides, "override one field: path.to.field=value (repeatable)");
+  ab_cmd->add_option("--out", ab.out, "output directory (one run per rung, ablation.md, ablation.json)")->required();
+
   mm::app::EvalArgs ev;
   auto* eval_cmd = app.add_subcommand("eval", "retrieval metrics (R@1/5/10 both ways, R-sum, mean/median rank; "
                                       "label-based R@K and mAP) from an embeddings file");
@@ -102,13 +130,19 @@ int main(int argc, char** argv) {
                                       "text_to_image [Nt] i64, optional labels [Ni] i64 (identity of each image); "
                                       "embeddings are used as given, not normalised: scores are dot products, "
                                       "cosines only for L2-normalised rows (mmalign embed writes those)");
-  auto* ev_ckpt = eval_cmd->add_option("--checkpoint", ev.checkpoint, "a training checkpoint (not yet available)");
+  auto* ev_ckpt = eval_cmd->add_option("--checkpoint", ev.checkpoint, "a checkpoint directory (RUN/latest, RUN/best, RUN/step-NNNNNNN)");
   auto* ev_data = eval_cmd->add_option("--data", ev.data, "with --checkpoint: the data config (.pbtxt)");
   auto* ev_split = eval_cmd->add_option("--split", ev.split, "with --checkpoint: the split to evaluate (default test)");
   ev_emb->excludes(ev_ckpt)->excludes(ev_data)->excludes(ev_split);
   eval_cmd->add_option("--chunk-rows", ev.chunk_rows, "query rows scored at a time: memory O(rows x gallery) (default 1024)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
   eval_cmd->add_flag("--json", ev.json, "print one JSON object on stdout (recalls as fractions)");
+
+  mm::app::ReportArgs rep;
+  auto* report_cmd = app.add_subcommand("report", "write a self-contained report.html of a run: curves, final metrics, retrieval gallery");
+  report_cmd->add_option("--run", rep.run, "the run directory (metrics.jsonl; eval.json, gallery.json, config.pbtxt if present)")
+      ->required();
+  report_cmd->add_option("--out", rep.out, "the HTML file to write (default RUN/report.html)");
 
   try {
     app.parse(argc, argv);
@@ -157,6 +191,10 @@ int main(int argc, char** argv) {
       return mm::app::run_tokenize(tk);
     }
     if (vocab_build->parsed()) return mm::app::run_vocab_build(vb);
+    if (report_cmd->parsed()) return mm::app::run_report(rep);
+    if (ab_cmd->parsed()) return mm::app::run_ablate(ab);
+    if (zs_cmd->parsed()) return mm::app::run_zeroshot(zs);
+    if (se_cmd->parsed()) return mm::app::run_search(se);
     if (eval_cmd->parsed()) {
       if (ev.embeddings.empty() && ev.checkpoint.empty()) {
         std::cerr << "mmalign eval: give --embeddings F.safetensors or --checkpoint DIR\n";

@@ -59,6 +59,12 @@ DualEncoder::DualEncoder(std::shared_ptr<ImageTower> image_tower, std::shared_pt
     logit_bias = ops::full({}, config_.init_logit_bias);
     register_parameter("logit_bias", &logit_bias);
   }
+  if (!config_.ladder_rung.empty()) {
+    const int64_t d = config_.projection == "none" ? di : config_.embed_dim;
+    ladder = register_module("ladder", std::make_shared<CrossAttentionHead>(
+                                           make_rung(config_.ladder_rung, d, config_.ladder_heads, config_.ladder_dropout),
+                                           config_.ladder_temp));
+  }
 }
 
 Tensor DualEncoder::encode_image(const Tensor& images) {
@@ -70,7 +76,31 @@ Tensor DualEncoder::encode_text(const Tensor& ids, const Tensor& mask) {
 }
 
 Tensor DualEncoder::logits(const Tensor& image_embeds, const Tensor& text_embeds) const {
+  if (ladder) return ladder->pair_fused(image_embeds, text_embeds).logits;
   return nn::clip_logits(image_embeds, text_embeds, logit_scale, logit_bias);
+}
+
+Tensor DualEncoder::pair_scores(const Tensor& image_embeds, const Tensor& text_embeds, int64_t chunk) {
+  NoGradGuard ng;
+  if (!ladder) return matmul(image_embeds, transpose(text_embeds, 0, 1));
+  MM_CHECK(chunk >= 1, Value, "DualEncoder::pair_scores", "chunk must be >= 1, got ", chunk);
+  const int64_t ni = image_embeds.size(0), nt = text_embeds.size(0);
+  // Pairs in row-major order p = i·nt + j, `chunk` at a time; each pair's score is the cosine of the
+  // rung's two outputs (the head's temperature is a positive divisor: it does not change rankings).
+  std::vector<Tensor> parts;
+  for (int64_t p0 = 0; p0 < ni * nt; p0 += chunk) {
+    const int64_t n = std::min(chunk, ni * nt - p0);
+    std::vector<int64_t> ii(static_cast<size_t>(n)), jj(static_cast<size_t>(n));
+    for (int64_t k = 0; k < n; ++k) {
+      ii[static_cast<size_t>(k)] = (p0 + k) / nt;
+      jj[static_cast<size_t>(k)] = (p0 + k) % nt;
+    }
+    const Tensor I = index_select(image_embeds, 0, Tensor::from_vector(ii, {n}));
+    const Tensor T = index_select(text_embeds, 0, Tensor::from_vector(jj, {n}));
+    const HeadOutput h = ladder->pair_fused(I, T);
+    parts.push_back(sum(mul(normalize(h.image, 2.0, -1), normalize(h.text, 2.0, -1)), {-1}));
+  }
+  return reshape(cat(parts, 0), {ni, nt});
 }
 
 DualEncoderOutput DualEncoder::forward(const Tensor& images, const Tensor& ids, const Tensor& mask) {

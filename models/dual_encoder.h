@@ -14,13 +14,14 @@
 // they are; both towers must then have the same width).
 //
 // State-dict names: image.<tower>, text.<tower>, image_projection.*, text_projection.*,
-// logit_scale, logit_bias — the towers keep their torchvision / Hugging Face names under
+// logit_scale, logit_bias, ladder.* — the towers keep their torchvision / Hugging Face names under
 // image./text., as train::Towers does.
 #pragma once
 
 #include <memory>
 #include <string>
 
+#include "models/cross_attention/head.h"
 #include "models/tower.h"
 #include "nn/containers.h"
 
@@ -35,6 +36,12 @@ struct DualEncoderConfig {
   double fixed_temperature = 0.0;     // > 0: logits = I·Tᵀ / T, logit_scale not learned
   bool logit_bias = false;            // SigLIP's learnable bias
   double init_logit_bias = -10.0;
+  // A cross-attention ladder rung as the alignment head (SPEC §5.3, pair-fused mode): "" for none, or
+  // v0 ... v11. Then logits come from the rung (CrossAttentionHead::pair_fused), not from I·Tᵀ.
+  std::string ladder_rung;
+  int64_t ladder_heads = 8;
+  double ladder_dropout = 0.1;
+  double ladder_temp = 0.07;  // the head's learnable temperature (a divisor), initial value
 };
 
 // One projection head: [B, in] → [B, out] (Sequential, so its children are named 0, 1, 2).
@@ -53,8 +60,13 @@ class DualEncoder : public nn::Module {
   Tensor encode_image(const Tensor& images);  // normalised [B, D]
   Tensor encode_text(const Tensor& input_ids, const Tensor& attention_mask);
   DualEncoderOutput forward(const Tensor& images, const Tensor& input_ids, const Tensor& attention_mask);
-  // The logits of ready embeddings (for evaluation over a whole gallery).
+  // The logits of a batch of pairs' embeddings: [B_images, B_texts]. With a ladder head, image i and
+  // text i form pair i inside the rung (pair-fused mode), so only a batch of matched pairs is meaningful.
   Tensor logits(const Tensor& image_embeds, const Tensor& text_embeds) const;
+  // Retrieval scores of every image against every text, [Ni, Nt] (no gradient): cosines I·Tᵀ, or with
+  // a ladder head the cosine of the rung's two outputs for each (image, text) pair run through the rung
+  // as its own pair — the head used as a cross-encoder, `chunk` pairs at a time.
+  Tensor pair_scores(const Tensor& image_embeds, const Tensor& text_embeds, int64_t chunk = 8192);
   // After each optimizer step: logit_scale ← clamp(logit_scale, 0, max_logit_scale). No-op with a
   // fixed temperature.
   void clamp_logit_scale();
@@ -65,6 +77,7 @@ class DualEncoder : public nn::Module {
   std::shared_ptr<nn::Module> image_projection, text_projection;
   Tensor logit_scale;  // [] learnable (a buffer when the temperature is fixed)
   Tensor logit_bias;   // [] when config.logit_bias, else undefined
+  std::shared_ptr<CrossAttentionHead> ladder;  // when config.ladder_rung is set ("ladder.temp", "ladder.cross_attention.*")
   const DualEncoderConfig& config() const { return config_; }
 
  private:

@@ -162,4 +162,5 @@
   X(sort, index, 1, NoDiff, Kernel)                           \
   X(argsort, index, 1, NoDiff, Composite)                     \
                                                               \
-  X(adamw_step, optim, 4, NoDiff, Kernel)
+  X(adamw_step, optim, 4, NoDiff, Kernel)                     \
+  X(sgd_step, optim, 3, NoDiff, Kernel)

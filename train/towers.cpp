@@ -118,33 +118,56 @@ bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 
 
 }  // namespace
 
-void load_weights(Towers& towers, const std::string& path, const std::string& format) {
-  std::map<std::string, Tensor> all = safetensors::load_all(path);
-  if (format == "mmalign") {
-    towers.load_state_dict(nn::NamedTensors(all.begin(), all.end()));
-    return;
-  }
+void load_image_tower_weights(models::ImageTower& tower, const std::string& path, const std::string& format) {
+  MM_CHECK(format == "torchvision" || format == "mmalign", Value, "weights", path, ": an image tower loads torchvision "
+           "or mmalign (the tower's own names) weights, not '", format, "'");
   nn::NamedTensors state;
-  if (format == "torchvision") {
-    MM_CHECK(towers.image != nullptr, Value, "weights", "--weights-format torchvision loads an image tower, and the "
-             "config has none");
-    for (auto& [k, v] : all)
-      if (!towers.image->is_head_key(k)) state.emplace_back(k, v);
-    towers.image->load_state_dict(state);
-    return;
+  for (auto& [k, v] : safetensors::load_all(path))
+    if (format == "mmalign" || !tower.is_head_key(k)) state.emplace_back(k, v);
+  try {
+    tower.load_state_dict(state);
+  } catch (const Error& e) {
+    throw Error(e.kind(), "weights", path + ": " + e.what());
   }
-  if (format == "hf") {
-    MM_CHECK(towers.text != nullptr, Value, "weights", "--weights-format hf loads a text tower, and the config has none");
-    for (auto& [k, v] : all) {
-      std::string name = k;
+}
+
+void load_text_tower_weights(models::TextTower& tower, const std::string& path, const std::string& format) {
+  MM_CHECK(format == "hf" || format == "mmalign", Value, "weights", path, ": a text tower loads hf or mmalign (the "
+           "tower's own names) weights, not '", format, "'");
+  nn::NamedTensors state;
+  for (auto& [k, v] : safetensors::load_all(path)) {
+    std::string name = k;
+    if (format == "hf") {
       for (const char* prefix : {"bert.", "roberta."})
         if (starts_with(name, prefix)) name = name.substr(std::string(prefix).size());
       if (starts_with(name, "cls.") || starts_with(name, "lm_head.") || starts_with(name, "classifier.") ||
           starts_with(name, "qa_outputs.") || name == "embeddings.position_ids")
         continue;
-      state.emplace_back(name, v);
     }
-    towers.text->load_state_dict(state);
+    state.emplace_back(name, v);
+  }
+  try {
+    tower.load_state_dict(state);
+  } catch (const Error& e) {
+    throw Error(e.kind(), "weights", path + ": " + e.what());
+  }
+}
+
+void load_weights(Towers& towers, const std::string& path, const std::string& format) {
+  if (format == "mmalign") {
+    std::map<std::string, Tensor> all = safetensors::load_all(path);
+    towers.load_state_dict(nn::NamedTensors(all.begin(), all.end()));
+    return;
+  }
+  if (format == "torchvision") {
+    MM_CHECK(towers.image != nullptr, Value, "weights", "--weights-format torchvision loads an image tower, and the "
+             "config has none");
+    load_image_tower_weights(*towers.image, path, format);
+    return;
+  }
+  if (format == "hf") {
+    MM_CHECK(towers.text != nullptr, Value, "weights", "--weights-format hf loads a text tower, and the config has none");
+    load_text_tower_weights(*towers.text, path, format);
     return;
   }
   fail(ErrorKind::Value, "weights", "unknown --weights-format '", format, "' (mmalign, torchvision, hf)");

@@ -34,4 +34,9 @@ class Towers : public nn::Module {
 // classifier/task head) must be used.
 void load_weights(Towers& towers, const std::string& path, const std::string& format);
 
+// One tower from a pretrained file (a config's `pretrained { path format }`): torchvision or mmalign
+// (the tower's own names) for an image tower, hf or mmalign for a text tower; strict, as above.
+void load_image_tower_weights(models::ImageTower& tower, const std::string& path, const std::string& format);
+void load_text_tower_weights(models::TextTower& tower, const std::string& path, const std::string& format);
+
 }  // namespace mm::train

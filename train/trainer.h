@@ -1,12 +1,13 @@
 // The training loop of `mmalign train` (SPEC §7): a config's towers in a dual encoder, its data through
-// the loader, its losses, AdamW with a warmup + cosine schedule and the logit-scale clamp, periodic
-// logging (stdout and metrics.jsonl in the run directory) and retrieval evaluation.
+// the loader, its losses, the optimizer and LR schedule, periodic logging (stdout, train.log,
+// metrics.jsonl) and evaluation, checkpoints, resume, and the stop conditions.
 //
-// One step: the loader's next batch (images [B, 3, S, S] transformed with randomness keyed by (seed,
-// epoch, sample), captions tokenized) → DualEncoder::forward → Σ weight·loss → backward → optional
-// global-norm clipping → AdamW.step at the scheduled lr → clamp_logit_scale. Determinism: the same
-// config, seed and thread count give the same losses (the loader's order and every random draw are
-// keyed, never timed).
+// One step (train/trainer_step.cpp): the loader's next batch (images [B, 3, S, S] transformed with
+// randomness keyed by (seed, epoch, sample), captions tokenized) → DualEncoder::forward → Σ weight·loss
+// → backward → NaN/Inf guard → optional global-norm clipping → optimizer step at the scheduled lr →
+// clamp_logit_scale. Determinism: the same config, seed and thread count give the same losses (the
+// loader's order and every random draw are keyed, never timed), and a resumed run continues bit for
+// bit (train/trainer_state.cpp saves the loader position and the global RNG with the tensors).
 #pragma once
 
 #include <memory>
@@ -17,56 +18,96 @@
 
 #include "data/image/pipeline.h"
 #include "data/loader.h"
-#include "data/tokenizers/tokenizer.h"
 #include "models/dual_encoder.h"
+#include "train/alignment_model.h"
 #include "train/config.h"
 #include "train/image_text_data.h"
+#include "train/ema.h"
 #include "train/optim.h"
+#include "train/progress.h"
+#include "train/schedule.h"
+#include "train/tensorboard.h"
 
 namespace mm::train {
 
 struct StepLog {
   int64_t step = 0;
-  double loss = 0, lr = 0, logit_scale = 0, pairs_per_second = 0;
+  double loss = 0, lr = 0, logit_scale = 0, pairs_per_second = 0, grad_norm = 0;
 };
+
+// Why run() returned.
+enum class StopReason { Finished, EarlyStopped, Signal };
 
 class Trainer {
  public:
   // config_dir: where relative paths in the config resolve; run_dir: created if missing (empty: no
-  // files are written).
+  // files are written, no checkpoints).
   Trainer(config::Config config, std::string config_dir, std::string run_dir);
+  ~Trainer();
 
-  // Trains for config.train.steps steps; evaluates every eval_every steps and at the end.
-  void run();
-  // One optimisation step; returns its loss.
+  // Continues from a checkpoint directory (verified first): weights, optimizer state, step, loader
+  // position and RNG. The config's model must match the checkpoint's (strict load).
+  void resume(const std::string& checkpoint_dir);
+
+  // Trains until config.train.steps, early stopping or SIGINT/SIGTERM (then a checkpoint is written);
+  // evaluates every eval_every steps, checkpoints every checkpoint_every steps and at the end.
+  StopReason run();
+  // One optimisation step; returns its loss. Throws (naming the step and the tensor) on NaN/Inf.
   double step();
   // Retrieval metrics of the model on a split ("val" or "test"), as a JSON object.
   nlohmann::json evaluate(const std::string& split);
+  // Writes RUN/step-NNNNNNN now; returns its path.
+  std::string save_checkpoint();
+
+  // The final evaluations (mmalign train's val/test): into the TensorBoard event file as well.
+  void record_metrics(const nlohmann::json& metrics);
+  // gallery.json in the run directory (train/eval/gallery.h): sample captions of a split with their
+  // top-5 images as thumbnails, for `mmalign report`. Skipped for a ladder head, whose scores are not
+  // cosines of embeddings.
+  void write_gallery(const std::string& split);
 
   const std::vector<StepLog>& history() const { return history_; }
-  models::DualEncoder& model() { return *model_; }
+  models::DualEncoder& model() { return *bundle_.model; }
+  AlignmentModel& bundle() { return bundle_; }
   int64_t steps_done() const { return step_; }
   double lr_at(int64_t step) const;
+  int signal_received() const { return signal_; }
 
  private:
   void log_line(const nlohmann::json& j);
-  Tensor embed_images(const ImageTextData& d);
-  Tensor embed_texts(const std::vector<std::string>& captions);
+  void log_text(const std::string& line);
+  Tensor batch_loss(const Tensor& image_embeds, const Tensor& text_embeds);
+  void check_finite(double loss, const Tensor& image_embeds, const Tensor& text_embeds) const;
+  double clip_and_measure_gradients();
+  void after_eval(const nlohmann::json& metrics);
+  // (Re)builds the optimizer for the current step: frozen prefixes are left out (and need no
+  // gradient) until optim.freeze_steps; the state of parameters already optimised carries over.
+  void build_optimizer();
 
   config::Config config_;
   std::string run_dir_;
-  int64_t max_length_ = 32, batch_size_ = 64, steps_ = 1000;
+  int64_t batch_size_ = 64, steps_ = 1000;
   uint64_t seed_ = 0;
   std::unique_ptr<ImageTextData> train_data_;
   DataSources sources_;
-  std::unique_ptr<data::Tokenizer> tokenizer_;
-  std::unique_ptr<data::TransformPipeline> train_transform_, eval_transform_;
-  std::shared_ptr<models::DualEncoder> model_;
-  std::unique_ptr<AdamW> optimizer_;
+  AlignmentModel bundle_;
+  std::unique_ptr<data::TransformPipeline> train_transform_;
+  std::unique_ptr<Optimizer> optimizer_;
+  std::unique_ptr<LrSchedule> schedule_;
+  std::unique_ptr<Ema> ema_;  // when optim.ema_decay > 0
+  bool frozen_ = false;       // parameters under optim.freeze_prefix are still out of the optimizer
   std::unique_ptr<data::Loader> loader_;
-  uint64_t epoch_ = 0;
   int64_t step_ = 0;
   std::vector<StepLog> history_;
+  std::vector<std::pair<std::string, std::string>> tokenizer_files_;  // for checkpoints
+  nlohmann::json last_eval_;
+  // best checkpoint / early stopping
+  std::string best_metric_ = "rsum";
+  double best_value_ = -1e300;
+  int64_t best_step_ = 0, evals_without_improvement_ = 0;
+  int signal_ = 0;
+  std::unique_ptr<ProgressReporter> progress_;  // while run() runs
+  std::unique_ptr<EventWriter> events_;         // TensorBoard scalars (with a run directory)
 };
 
 }  // namespace mm::train

@@ -63,21 +63,29 @@ void layer_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bia
   });
 }
 
-// Backward sums run in T in SIMD registers (a 64-byte vector of lanes, each lane summing every
-// 16th/8th element) over at most kBlock elements or rows, and the block results are added in Acc:
+// Backward sums run in T in SIMD registers (a SIMD vector of lanes, each lane summing every
+// kSimdLanes-th element) over at most kBlock elements or rows, and the block results are added in Acc:
 // float accuracy over short runs, double across them. The vector type is GCC/Clang's generic vector
 // extension — it compiles to whatever SIMD width -march provides (one zmm, two ymm, ...) — used
 // because the compilers' auto-vectorisation of these fused multi-sum loops proved fragile.
 inline constexpr int64_t kBlock = 256;
 
+// The vector width is the widest the target has (-march=native): 64 bytes with AVX-512, 32 bytes
+// otherwise. A 64-byte vector type on a machine without AVX-512 would be emulated and changes the
+// calling convention of these helpers (g++ -Wpsabi).
+#if defined(__AVX512F__)
+inline constexpr int kSimdBytes = 64;
+#else
+inline constexpr int kSimdBytes = 32;
+#endif
 template <typename T>
 struct SimdOf {
-  typedef T type __attribute__((vector_size(64)));
+  typedef T type __attribute__((vector_size(kSimdBytes)));
 };
 template <typename T>
 using Simd = typename SimdOf<T>::type;
 template <typename T>
-inline constexpr int64_t kSimdLanes = 64 / sizeof(T);
+inline constexpr int64_t kSimdLanes = kSimdBytes / sizeof(T);
 template <typename T>
 inline Simd<T> simd_load(const T* p) {
   Simd<T> v;

@@ -20,8 +20,22 @@ void adamw_kernel(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& ex
   });
 }
 
+void sgd_kernel(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, const SgdHyper& h) {
+  const SgdScalars s = sgd_scalars(h);
+  MM_DISPATCH_FLOAT(param.dtype(), "sgd_step", [&] {
+    scalar_t* p = param.data<scalar_t>();
+    const scalar_t* g = grad.data<scalar_t>();
+    scalar_t* b = s.momentum != 0 ? momentum_buffer.data<scalar_t>() : nullptr;  // undefined without momentum
+    parallel_for(0, param.numel(), kGrain, [&](int64_t lo, int64_t hi) {
+      scalar_t unused = 0;
+      for (int64_t i = lo; i < hi; ++i) sgd_update(p[i], g[i], b ? b[i] : unused, s);
+    });
+  });
+}
+
 }  // namespace
 
 MM_REGISTER_KERNEL(adamw_step, CPU, &adamw_kernel);
+MM_REGISTER_KERNEL(sgd_step, CPU, &sgd_kernel);
 
 }  // namespace mm::cpu

@@ -58,8 +58,8 @@ expect_rc 2 "--chunk-rows 0 is a usage error" -- eval --embeddings "$g/main.safe
 expect_rc 2 "an unknown flag is a usage error" -- eval --embeddings "$g/main.safetensors" --frobnicate
 
 # ---- runtime errors: 1, naming the tensor ----
-expect_rc 1 "--checkpoint is not available yet" -- eval --checkpoint "$tmp"
-expect_err "not yet available" "training checkpoints arrive with the trainer"
+expect_rc 1 "--checkpoint on a directory without state.pb is a runtime error" -- eval --checkpoint "$tmp"
+expect_err "state.pb is missing"
 expect_rc 1 "a missing file is a runtime error" -- eval --embeddings "$tmp/none.safetensors"
 write missing.safetensors "$img" "$txt"
 expect_rc 1 "a missing tensor is a runtime error" -- eval --embeddings "$tmp/missing.safetensors"

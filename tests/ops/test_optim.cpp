@@ -1,5 +1,6 @@
-// The optimizer-update ops: argument errors name the op, the argument and the problem, and leave
-// every tensor untouched; values are covered by the forward cases (tests/common/forward/optim.cpp).
+// The optimizer-update ops (adamw_step, sgd_step): argument errors name the op, the argument and the
+// problem, and leave every tensor untouched; values are covered by the forward cases
+// (tests/common/forward/optim.cpp).
 #include <gtest/gtest.h>
 
 #include "ops/copy.h"
@@ -64,6 +65,32 @@ TEST(AdamWStep, ZeroGradientNoDecayIsANoOp) {
   h.weight_decay = 0;
   ops::adamw_step(s.p, g, s.m, s.v, h);
   for (double x : s.p.to_double_vector()) EXPECT_EQ(x, 1.0);
+}
+
+TEST(SgdStep, ArgumentErrorsNameTheArgumentAndNothingWritten) {
+  State s;
+  Tensor undefined;
+  auto sgd = [](double momentum, bool nesterov) {
+    SgdHyper h;
+    h.momentum = momentum;
+    h.nesterov = nesterov;
+    return h;
+  };
+  EXPECT_ERROR_CONTAINS(ops::sgd_step(s.p, s.g, undefined, sgd(0.9, false)), ErrorKind::Value, "sgd_step",
+                        "momentum_buffer", "undefined");
+  Tensor wrong_shape = ops::zeros({3, 2});
+  EXPECT_ERROR_CONTAINS(ops::sgd_step(s.p, wrong_shape, s.m, sgd(0.9, false)), ErrorKind::Shape, "sgd_step", "grad");
+  EXPECT_ERROR_CONTAINS(ops::sgd_step(s.p, s.g, s.m, sgd(0.0, true)), ErrorKind::Value, "nesterov", "momentum > 0");
+  EXPECT_ERROR_CONTAINS(ops::sgd_step(s.p, s.g, s.m, sgd(1.0, false)), ErrorKind::Value, "momentum", "[0, 1)");
+  SgdHyper h;
+  h.step = 0;
+  EXPECT_ERROR_CONTAINS(ops::sgd_step(s.p, s.g, s.m, h), ErrorKind::Value, "sgd_step", "step counts from 1");
+  for (double x : s.p.to_double_vector()) EXPECT_EQ(x, 1.0);
+  // Without momentum the buffer may be undefined: θ ← θ − lr·g.
+  h = sgd(0.0, false);
+  h.lr = 0.5;
+  ops::sgd_step(s.p, s.g, undefined, h);
+  for (double x : s.p.to_double_vector()) EXPECT_EQ(x, 0.75);
 }
 
 }  // namespace

@@ -292,5 +292,21 @@ TEST(Retrieval, UnitNormReport) {
   EXPECT_NEAR(rep.worst_norm, std::sqrt(1.0 - 1.0 / 16 + 9.0), 1e-6);
 }
 
+// The score-matrix entry point (for cross-encoder heads) agrees with the embedding one, ties included:
+// small integer embeddings make many scores exactly equal.
+TEST(RetrievalScores, MatchesTheEmbeddingPath) {
+  manual_seed(17);
+  const Tensor img = ops::to_dtype(ops::randint(-2, 3, {12, 4}), DType::F64);
+  const Tensor txt = ops::to_dtype(ops::randint(-2, 3, {30, 4}), DType::F64);
+  std::vector<int64_t> t2i;
+  for (int64_t t = 0; t < 30; ++t) t2i.push_back((t * 5) % 11);  // image 11 has no caption
+  const Tensor t2i_t = Tensor::from_vector(t2i, {30});
+  const train::RetrievalMetrics a = train::evaluate_retrieval(img, txt, t2i_t);
+  const train::RetrievalMetrics b = train::evaluate_retrieval_scores(matmul(img, transpose(txt, 0, 1)), t2i_t);
+  EXPECT_EQ(a.to_json().dump(), b.to_json().dump());
+  EXPECT_EQ(b.images_without_captions, 1);
+  EXPECT_ERROR_CONTAINS(train::evaluate_retrieval_scores(ops::zeros({3}), t2i_t), ErrorKind::Shape, "[images, texts]");
+}
+
 }  // namespace
 }  // namespace mm

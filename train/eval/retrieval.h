@@ -81,6 +81,10 @@ RetrievalMetrics summarize_ranks(const RetrievalRanks& ranks);
 // retrieval_ranks followed by summarize_ranks.
 RetrievalMetrics evaluate_retrieval(const Tensor& image_embeds, const Tensor& text_embeds,
                                     const Tensor& text_to_image, const RetrievalOptions& opts = {});
+// The same metrics from a full score matrix [Ni, Nt] (f32/f64, image rows, text columns), for heads
+// whose scores do not factor into embeddings (a cross-attention rung used as a cross-encoder:
+// DualEncoder::pair_scores). Same rank rule and multi-caption protocol.
+RetrievalMetrics evaluate_retrieval_scores(const Tensor& scores, const Tensor& text_to_image);
 
 struct LabelRetrievalMetrics {
   int64_t num_queries = 0, num_gallery = 0;

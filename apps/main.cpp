@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "apps/commands.h"
+#include "runtime/dist/communicator.h"
 #include "runtime/error.h"
 
 int main(int argc, char** argv) {
@@ -203,9 +204,15 @@ int main(int argc, char** argv) {
       return mm::app::run_eval(ev);
     }
   } catch (const mm::Error& e) {
-    std::cerr << "mmalign: " << mm::error_kind_name(e.kind()) << ": " << e.what() << "\n";
+    // Under mpirun the other ranks may be waiting in a collective: bring the whole job down, naming
+    // this rank (runtime/dist/communicator.h), instead of leaving them to hang.
+    std::string msg = mm::error_kind_name(e.kind());
+    msg.append(": ").append(e.what());
+    if (mm::dist::launched_by_mpi()) mm::dist::abort_world(msg);
+    std::cerr << "mmalign: " << msg << "\n";
     return 1;
   } catch (const std::exception& e) {
+    if (mm::dist::launched_by_mpi()) mm::dist::abort_world(std::string("error: ").append(e.what()));
     std::cerr << "mmalign: error: " << e.what() << "\n";
     return 1;
   }

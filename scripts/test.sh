@@ -18,8 +18,9 @@ else
     bash scripts/build.sh build
     ctest --test-dir build --output-on-failure -j"$(nproc)"
   fi
-  # Only the CUDA test programs: the CPU suite already ran in build/.
-  MMALIGN_BUILD_TARGETS="test_cuda test_cuda_emulation test_cuda_emulation_mpi" \
+  # Only the CUDA test programs (and the distributed one, whose NCCL backend runs on the emulated
+  # NCCL there): the CPU suite already ran in build/.
+  MMALIGN_BUILD_TARGETS="test_cuda test_cuda_emulation test_cuda_emulation_mpi test_dist" \
     bash scripts/build.sh build-emu -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMMALIGN_CUDA_EMULATION=ON \
     -DMMALIGN_SANITIZE=ON -DMMALIGN_BUILD_BENCH=OFF
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

@@ -16,6 +16,8 @@
 namespace mm::app {
 
 int run_train(const TrainArgs& a) {
+  MM_CHECK(!a.resume.empty() || train::list_checkpoints(a.out).empty(), Value, "train", a.out,
+           " already holds checkpoints of a run: continue it with --resume auto, or give a new --out");
   train::config::Config cfg = train::load_config(a.config);
   for (const std::string& kv : a.overrides) train::apply_override(cfg, kv);
   const auto t0 = std::chrono::steady_clock::now();

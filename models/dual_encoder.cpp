@@ -65,14 +65,23 @@ DualEncoder::DualEncoder(std::shared_ptr<ImageTower> image_tower, std::shared_pt
                                            make_rung(config_.ladder_rung, d, config_.ladder_heads, config_.ladder_dropout),
                                            config_.ladder_temp));
   }
+  MM_CHECK(config_.cmpc_classes >= 0, Value, m, "cmpc_classes must be >= 0, got ", config_.cmpc_classes);
+  if (config_.cmpc_classes > 0) {
+    const int64_t d = config_.projection == "none" ? di : config_.embed_dim;
+    cmpc = register_module("cmpc", std::make_shared<nn::CMPCLoss>(d, config_.cmpc_classes));
+  }
 }
 
-Tensor DualEncoder::encode_image(const Tensor& images) {
-  return normalize((*image_projection)(image->features(images)), 2.0, -1);
+Tensor DualEncoder::project_image(const Tensor& images) { return (*image_projection)(image->features(images)); }
+
+Tensor DualEncoder::project_text(const Tensor& ids, const Tensor& mask) {
+  return (*text_projection)(text->features(ids, mask));
 }
+
+Tensor DualEncoder::encode_image(const Tensor& images) { return normalize(project_image(images), 2.0, -1); }
 
 Tensor DualEncoder::encode_text(const Tensor& ids, const Tensor& mask) {
-  return normalize((*text_projection)(text->features(ids, mask)), 2.0, -1);
+  return normalize(project_text(ids, mask), 2.0, -1);
 }
 
 Tensor DualEncoder::logits(const Tensor& image_embeds, const Tensor& text_embeds) const {

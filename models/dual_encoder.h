@@ -14,7 +14,7 @@
 // they are; both towers must then have the same width).
 //
 // State-dict names: image.<tower>, text.<tower>, image_projection.*, text_projection.*,
-// logit_scale, logit_bias, ladder.* — the towers keep their torchvision / Hugging Face names under
+// logit_scale, logit_bias, ladder.*, cmpc.W — the towers keep their torchvision / Hugging Face names under
 // image./text., as train::Towers does.
 #pragma once
 
@@ -24,6 +24,7 @@
 #include "models/cross_attention/head.h"
 #include "models/tower.h"
 #include "nn/containers.h"
+#include "nn/losses/cmpm.h"
 
 namespace mm::models {
 
@@ -42,6 +43,9 @@ struct DualEncoderConfig {
   int64_t ladder_heads = 8;
   double ladder_dropout = 0.1;
   double ladder_temp = 0.07;  // the head's learnable temperature (a divisor), initial value
+  // > 0: seed 004's CMPC classifier W [embedding size, cmpc_classes] lives in the model as "cmpc.W",
+  // so that the optimizer, the state dict and checkpoints carry it like any other parameter.
+  int64_t cmpc_classes = 0;
 };
 
 // One projection head: [B, in] → [B, out] (Sequential, so its children are named 0, 1, 2).
@@ -57,8 +61,11 @@ class DualEncoder : public nn::Module {
  public:
   DualEncoder(std::shared_ptr<ImageTower> image, std::shared_ptr<TextTower> text, DualEncoderConfig config);
 
-  Tensor encode_image(const Tensor& images);  // normalised [B, D]
+  Tensor encode_image(const Tensor& images);  // normalised [B, D]: normalize(project_image(images))
   Tensor encode_text(const Tensor& input_ids, const Tensor& attention_mask);
+  // The projected embeddings before L2 normalisation [B, D]: CMPM/CMPC (seed 004) use their norms.
+  Tensor project_image(const Tensor& images);
+  Tensor project_text(const Tensor& input_ids, const Tensor& attention_mask);
   DualEncoderOutput forward(const Tensor& images, const Tensor& input_ids, const Tensor& attention_mask);
   // The logits of a batch of pairs' embeddings: [B_images, B_texts]. With a ladder head, image i and
   // text i form pair i inside the rung (pair-fused mode), so only a batch of matched pairs is meaningful.
@@ -78,6 +85,7 @@ class DualEncoder : public nn::Module {
   Tensor logit_scale;  // [] learnable (a buffer when the temperature is fixed)
   Tensor logit_bias;   // [] when config.logit_bias, else undefined
   std::shared_ptr<CrossAttentionHead> ladder;  // when config.ladder_rung is set ("ladder.temp", "ladder.cross_attention.*")
+  std::shared_ptr<nn::CMPCLoss> cmpc;          // when config.cmpc_classes > 0 ("cmpc.W")
   const DualEncoderConfig& config() const { return config_; }
 
  private:

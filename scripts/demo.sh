@@ -6,4 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh build >/dev/null
-exec ./build/mmalign train --config configs/demo.pbtxt --out runs/demo "$@"
+# --resume auto: a second run continues (or, when finished, re-evaluates) the first instead of mixing
+# two runs' files; delete runs/demo to start afresh.
+exec ./build/mmalign train --config configs/demo.pbtxt --out runs/demo --resume auto "$@"

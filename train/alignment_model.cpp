@@ -35,6 +35,14 @@ std::shared_ptr<models::DualEncoder> build_dual_encoder(const config::Config& cf
       MM_CHECK(!h.has_ladder(), Value, "config", "loss.kind siglip scores embeddings directly; with head.ladder use clip");  // SigLIP's learned bias, and its initial scale of 10 (log 10)
       dc.logit_bias = true;
       if (!h.has_init_logit_scale()) dc.init_logit_scale = std::log(10.0);
+    } else if (l.kind() == "cmpc") {
+      // W's size is part of the model: the trainer writes the training data's class count into the
+      // resolved config, so a checkpoint's config rebuilds the same model.
+      MM_CHECK(l.num_classes() > 0, Value, "config",
+               "loss.kind cmpc needs loss.num_classes > 0 (the trainer fills it in from the training labels), got ",
+               l.num_classes());
+      MM_CHECK(dc.cmpc_classes == 0, Value, "config", "at most one loss of kind cmpc (the model has one classifier W)");
+      dc.cmpc_classes = l.num_classes();
     }
   MM_CHECK(cfg.model().has_image() && cfg.model().has_text(), Value, "config", "the model needs model.image and model.text");
   return std::make_shared<models::DualEncoder>(build_image_tower(cfg.model().image()),

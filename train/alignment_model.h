@@ -43,7 +43,8 @@ SplitEmbeddings embed_split(AlignmentModel& m, const ImageTextData& data);
 // score of every (image, caption) pair through the rung (DualEncoder::pair_scores).
 RetrievalMetrics evaluate_split(AlignmentModel& m, const ImageTextData& data);
 
-// The dual encoder a config describes (towers, head, and a logit bias when a SigLIP loss is used),
+// The dual encoder a config describes (towers, head, a logit bias when a SigLIP loss is used, and the
+// CMPC classifier "cmpc.W" [embedding size, loss.num_classes] when a cmpc loss is used),
 // freshly initialised from the current global seed. The text tower's vocab_size must be set.
 std::shared_ptr<models::DualEncoder> build_dual_encoder(const config::Config& cfg);
 

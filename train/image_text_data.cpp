@@ -1,5 +1,7 @@
 #include "train/image_text_data.h"
 
+#include <map>
+
 #include "runtime/error.h"
 
 namespace mm::train {
@@ -20,6 +22,19 @@ ImageTextData::ImageTextData(const DataSources& sources, const std::string& spli
   MM_CHECK(!captions_.empty(), Value, "data", "split ", split, " is empty");
   for (size_t i = 0; i < captions_.size(); ++i)
     for (size_t c = 0; c < captions_[i].size(); ++c) pairs_.emplace_back(static_cast<int64_t>(i), static_cast<int64_t>(c));
+  // Identity labels: the data's own when every image has one, numbered densely; else the image index.
+  identity_labels_ = index_.has_value();
+  if (index_)
+    for (const auto& e : index_->images) identity_labels_ = identity_labels_ && e.label >= 0;
+  if (identity_labels_) {
+    std::map<int64_t, int64_t> dense;
+    for (const auto& e : index_->images) dense.emplace(e.label, 0);
+    for (auto& [id, k] : dense) k = num_labels_++;
+    for (const auto& e : index_->images) labels_.push_back(dense.at(e.label));
+  } else {
+    for (size_t i = 0; i < captions_.size(); ++i) labels_.push_back(static_cast<int64_t>(i));
+    num_labels_ = static_cast<int64_t>(captions_.size());
+  }
 }
 
 std::vector<std::string> ImageTextData::all_captions(std::vector<int64_t>* text_to_image) const {

@@ -73,12 +73,21 @@ Trainer::Trainer(config::Config config, std::string config_dir, std::string run_
   MM_CHECK(config_.has_data(), Value, "config", "no data section");
   MM_CHECK(config_.model().has_image() && config_.model().has_text(), Value, "config",
            "training needs model.image and model.text");
-  for (const config::Loss& l : config_.loss())
-    MM_CHECK(!l.has_kind() || l.kind() == "clip" || l.kind() == "siglip", Value, "config", "loss.kind '", l.kind(),
-             "' is not available to the trainer yet (clip | siglip)");
+  check_losses();
   absolutize_paths(config_, config_dir);
   sources_ = data_sources(config_.data(), config_dir);
   train_data_ = std::make_unique<ImageTextData>(sources_, "train");
+  // CMPC's classifier W has a column per identity class of the training data; the count goes into the
+  // resolved config (so checkpoints rebuild the same model) unless the config names it.
+  for (config::Loss& l : *config_.mutable_loss())
+    if (l.kind() == "cmpc") {
+      const int64_t k = train_data_->num_labels();
+      if (!l.has_num_classes()) l.set_num_classes(k);
+      MM_CHECK(l.num_classes() >= k, Value, "config", "loss.num_classes = ", l.num_classes(), " (cmpc) is below the ",
+               k, " identity classes of the training data (",
+               train_data_->has_identity_labels() ? "its identity labels" : "one per image: it has no identity labels",
+               ")");
+    }
 
   // The tokenizer first: a vocabulary built from the captions sets the text tower's vocab_size. Its
   // files travel with every checkpoint (tokenizer_files_), which names them relative to itself.
@@ -138,6 +147,7 @@ Trainer::Trainer(config::Config config, std::string config_dir, std::string run_
     e.image = train_transform_->apply(train_data_->image(img), rng);
     e.caption = train_data_->captions(img)[static_cast<size_t>(cap)];
     e.image_index = img;
+    e.label = train_data_->label(img);  // identity class (image index for data without identities)
     return e;
   };
   auto collate = [this](data::Batch& b) {

@@ -76,7 +76,14 @@ class Trainer {
  private:
   void log_line(const nlohmann::json& j);
   void log_text(const std::string& line);
-  Tensor batch_loss(const Tensor& image_embeds, const Tensor& text_embeds);
+  // Σ weight · loss over config_.loss(). image_embeds/text_embeds: L2-normalised (clip, siglip,
+  // triplet); image_raw/text_raw: the same before normalisation, and labels [B] i64 the samples'
+  // identity classes (cmpm, cmpc, intra_class; undefined under gradient caching, which check_losses
+  // then rules out).
+  Tensor batch_loss(const Tensor& image_embeds, const Tensor& text_embeds, const Tensor& image_raw = Tensor(),
+                    const Tensor& text_raw = Tensor(), const Tensor& labels = Tensor());
+  // Validates config_.loss(): kinds, triplet options, and the combinations that cannot work.
+  void check_losses();
   void check_finite(double loss, const Tensor& image_embeds, const Tensor& text_embeds) const;
   double clip_and_measure_gradients();
   void after_eval(const nlohmann::json& metrics);

@@ -1,10 +1,13 @@
-// One optimisation step of the trainer, and the NaN/Inf guard.
+// One optimisation step of the trainer, its losses, and the NaN/Inf guard.
 #include <chrono>
 #include <cmath>
 
 #include "autograd/functions.h"
 #include "nn/losses/clip.h"
+#include "nn/losses/cmpm.h"
+#include "nn/losses/intra_class.h"
 #include "nn/losses/siglip.h"
+#include "nn/losses/triplet.h"
 #include "train/grad_cache.h"
 #include "train/trainer.h"
 
@@ -18,18 +21,78 @@ bool all_finite(const Tensor& t) {
   return std::isfinite(sum(mul(t.detach(), 0.0)).to_double_vector()[0]);
 }
 
+// Seed 004's losses read the embeddings' norms (nn/losses/cmpm.h) and identity labels.
+bool uses_raw_embeddings(const std::string& kind) { return kind == "cmpm" || kind == "cmpc" || kind == "intra_class"; }
+
+nn::TripletLossOptions triplet_options(const config::Loss& l) {
+  nn::TripletLossOptions o;
+  if (l.has_margin()) o.margin = l.margin();
+  const std::string sim = l.has_similarity() ? l.similarity() : "cosine";
+  MM_CHECK(sim == "cosine" || sim == "euclidean", Value, "config", "loss.similarity '", sim,
+           "' (triplet): expected cosine | euclidean");
+  o.similarity = sim == "cosine" ? nn::TripletSimilarity::Cosine : nn::TripletSimilarity::Euclidean;
+  const std::string neg = l.has_negatives() ? l.negatives() : "hardest";
+  MM_CHECK(neg == "all" || neg == "hardest" || neg == "semi_hard", Value, "config", "loss.negatives '", neg,
+           "' (triplet): expected all | hardest | semi_hard");
+  o.negatives = neg == "all" ? nn::TripletNegatives::All
+                : neg == "hardest" ? nn::TripletNegatives::Hardest
+                                   : nn::TripletNegatives::SemiHard;
+  o.sum_over_anchors = l.sum_over_anchors();
+  return o;
+}
+
+// The samples' identity classes, in batch order.
+Tensor batch_labels(const data::Batch& b) {
+  std::vector<int64_t> v;
+  for (const data::Example& e : b.examples) v.push_back(e.label);
+  return Tensor::from_vector<int64_t>(v, {static_cast<int64_t>(v.size())});
+}
+
 }  // namespace
 
-// Σ weight · loss over the config's losses, from the batch's embeddings.
-Tensor Trainer::batch_loss(const Tensor& image_embeds, const Tensor& text_embeds) {
+void Trainer::check_losses() {
+  const int64_t chunks = config_.train().accumulation_chunks();
+  bool has_clip = config_.loss().empty();  // no losses: one clip loss
+  int cmpc = 0;
+  for (const config::Loss& l : config_.loss()) {
+    const std::string kind = l.has_kind() ? l.kind() : "clip";
+    MM_CHECK(kind == "clip" || kind == "siglip" || kind == "triplet" || uses_raw_embeddings(kind), Value, "config",
+             "loss.kind '", kind, "' is unknown (clip | siglip | triplet | cmpm | cmpc | intra_class)");
+    has_clip = has_clip || kind == "clip";
+    if (kind == "triplet") triplet_options(l);  // throws on a bad option
+    // Gradient caching (train/grad_cache.h) hands the loss the normalised embeddings only.
+    MM_CHECK(!uses_raw_embeddings(kind) || chunks <= 1, Value, "config", "loss.kind ", kind,
+             " needs the embeddings before L2 normalisation, which gradient caching (train.accumulation_chunks = ",
+             chunks, ") does not provide; use train.accumulation_chunks 1 or a clip | siglip | triplet loss");
+    if (kind == "cmpc") ++cmpc;
+    MM_CHECK(cmpc <= 1, Value, "config", "at most one loss of kind cmpc (the model has one classifier W)");
+  }
+  // The losses other than clip score the embeddings directly: with them alone the rung would not learn.
+  MM_CHECK(!config_.head().has_ladder() || has_clip, Value, "config",
+           "head.ladder is trained through a clip loss; add loss { kind: \"clip\" }");
+}
+
+Tensor Trainer::batch_loss(const Tensor& image_embeds, const Tensor& text_embeds, const Tensor& image_raw,
+                           const Tensor& text_raw, const Tensor& labels) {
   models::DualEncoder& model = *bundle_.model;
   Tensor loss;
   auto accumulate = [&](const Tensor& l, double w) { loss = loss.defined() ? add(loss, mul(l, w)) : mul(l, w); };
   if (config_.loss().empty()) accumulate(nn::clip_loss_from_logits(model.logits(image_embeds, text_embeds)), 1.0);
   for (const config::Loss& l : config_.loss()) {
     const double w = l.has_weight() ? l.weight() : 1.0;
-    if (l.kind() == "siglip") {
+    const std::string& kind = l.kind();
+    MM_CHECK(!uses_raw_embeddings(kind) || (image_raw.defined() && labels.defined()), Value, "train", "loss.kind ",
+             kind, " needs the unnormalised embeddings and the labels");
+    if (kind == "siglip") {
       accumulate(nn::siglip_loss(image_embeds, text_embeds, model.logit_scale, model.logit_bias), w);
+    } else if (kind == "triplet") {
+      accumulate(nn::triplet_loss(image_embeds, text_embeds, triplet_options(l)), w);
+    } else if (kind == "cmpm") {
+      accumulate(nn::cmpm_loss(image_raw, text_raw, labels, l.has_epsilon() ? l.epsilon() : 1e-8), w);
+    } else if (kind == "cmpc") {
+      accumulate(model.cmpc->forward(image_raw, text_raw, labels), w);
+    } else if (kind == "intra_class") {  // both modalities, as seed 004's constraints on images and text
+      accumulate(add(nn::intra_class_loss(image_raw, labels), nn::intra_class_loss(text_raw, labels)), w);
     } else {
       nn::ClipLossOptions co;
       co.label_smoothing = l.label_smoothing();
@@ -50,9 +113,11 @@ double Trainer::step() {
   const int64_t chunks = std::max<int64_t>(1, config_.train().accumulation_chunks());
   double value = 0;
   if (chunks == 1) {
-    const Tensor image_embeds = model.encode_image(b.images);
-    const Tensor text_embeds = model.encode_text(b.input_ids, b.attention_mask);
-    Tensor loss = batch_loss(image_embeds, text_embeds);
+    // encode_image/encode_text, keeping the embeddings before normalisation for seed 004's losses.
+    const Tensor image_raw = model.project_image(b.images);
+    const Tensor text_raw = model.project_text(b.input_ids, b.attention_mask);
+    const Tensor image_embeds = normalize(image_raw, 2.0, -1), text_embeds = normalize(text_raw, 2.0, -1);
+    Tensor loss = batch_loss(image_embeds, text_embeds, image_raw, text_raw, batch_labels(b));
     value = loss.to_double_vector()[0];
     check_finite(value, image_embeds, text_embeds);
     loss.backward();

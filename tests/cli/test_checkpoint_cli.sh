@@ -46,6 +46,10 @@ grep -q "received SIGTERM" "$run/train.log" && grep -q "continue with --resume a
 grep -q '"i2t_r1"' "$tmp/eval.json" || fail "eval --json output lacks i2t_r1"
 "$bin" train --config "$tmp/tiny.pbtxt" --out "$run" --resume auto --set train.steps=0 >/dev/null 2>"$tmp/err" \
   && fail "train.steps=0 should be refused" || true
+"$bin" train --config "$tmp/tiny.pbtxt" --out "$run" >/dev/null 2>"$tmp/err"
+rc=$?
+[ "$rc" -eq 1 ] && grep -q "already holds checkpoints" "$tmp/err" && ok "a second run into the same --out without --resume is refused" \
+  || { fail "training into a run directory with checkpoints: exit $rc"; cat "$tmp/err"; }
 step_before=$(readlink "$run/latest" | sed 's/step-0*//')
 "$bin" train --config "$tmp/tiny.pbtxt" --out "$run" --resume auto --set train.steps=$((step_before + 3)) \
   >"$tmp/resume.out" 2>&1 && ok "resume auto after SIGTERM" || { fail "resume after SIGTERM"; tail -5 "$tmp/resume.out"; }

@@ -3,7 +3,8 @@
 // data sets nor the pretrained weights: the data section (→ synthetic, 8 training pairs), the
 // pretrained weight files (→ random initialisation), a tokenizer that needs vocabulary files (→ a word
 // vocabulary built from the synthetic captions) and the batch size (→ 4). Everything else — towers,
-// head, losses, optimizer, schedule — is the config's own.
+// head, losses, optimizer, schedule — is the config's own. Label-based losses (cmpm_pedes) get the
+// synthetic set's labels: one identity per image.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -40,12 +41,15 @@ TEST_P(ReadyConfig, ParsesBuildsAndStepsOnce) {
   EXPECT_EQ(t.steps_done(), 1);
 }
 
-INSTANTIATE_TEST_SUITE_P(Configs, ReadyConfig, ::testing::Values("demo", "clip_rn50_roberta", "clip_vit_b32", "ladder_synth"),
+INSTANTIATE_TEST_SUITE_P(Configs, ReadyConfig,
+                         ::testing::Values("demo", "clip_rn50_roberta", "clip_vit_b32", "ladder_synth", "ladder_flickr8k",
+                                           "cmpm_pedes"),
                          [](const auto& info) { return info.param; });
 
 TEST(ReadyConfigs, EveryConfigFileIsCovered) {
   // A new config must join the list above.
-  const std::set<std::string> tested{"demo", "clip_rn50_roberta", "clip_vit_b32", "ladder_synth"};
+  const std::set<std::string> tested{"demo",         "clip_rn50_roberta", "clip_vit_b32",
+                                     "ladder_synth", "ladder_flickr8k",   "cmpm_pedes"};
   for (const auto& e : fs::directory_iterator(fs::path(MMALIGN_SOURCE_DIR) / "configs"))
     if (e.path().extension() == ".pbtxt") {
       EXPECT_TRUE(tested.count(e.path().stem().string())) << e.path();

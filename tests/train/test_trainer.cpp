@@ -73,8 +73,8 @@ TEST(Trainer, ConfigErrorsAreNamed) {
   cfg.clear_data();
   EXPECT_ERROR_CONTAINS(Trainer(cfg, ".", ""), ErrorKind::Value, "no data section");
   cfg = parse_config(kTiny);
-  cfg.add_loss()->set_kind("triplet");
-  EXPECT_ERROR_CONTAINS(Trainer(cfg, ".", ""), ErrorKind::Value, "loss.kind 'triplet'");
+  cfg.add_loss()->set_kind("hinge");
+  EXPECT_ERROR_CONTAINS(Trainer(cfg, ".", ""), ErrorKind::Value, "loss.kind 'hinge'");
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -34,7 +35,7 @@ TEST(Crc32c, Masked) {
 }
 
 TEST(Crc32c, FileMatchesBufferAndMissingFileIsAnError) {
-  const auto path = std::filesystem::temp_directory_path() / "mmalign_crc32c_test.bin";
+  const auto path = std::filesystem::temp_directory_path() / ("mmalign_crc32c_test_" + std::to_string(::getpid()) + ".bin");
   std::string data(3 << 20, 'x');
   for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 31 + 7);
   std::ofstream(path, std::ios::binary).write(data.data(), static_cast<std::streamsize>(data.size()));

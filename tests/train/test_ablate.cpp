@@ -1,6 +1,7 @@
 // The ladder as the trainer's head and `mmalign ablate` (train/ablate.h): pair scores computed in
 // chunks equal those of one pair at a time; a tiny two-rung ablation writes its table and files.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -49,7 +50,7 @@ TEST(LadderHead, ChunkedPairScoresEqualOnePairAtATime) {
 }
 
 TEST(Ablate, TwoRungsWriteTheTable) {
-  const fs::path out = fs::temp_directory_path() / "mmalign_ablate_test";
+  const fs::path out = fs::temp_directory_path() / ("mmalign_ablate_test_" + std::to_string(::getpid()));
   fs::remove_all(out);
   const auto rows = run_ablation(parse_config(kTinyLadder), ".", {"v0", "v9"}, out.string(), 4);
   ASSERT_EQ(rows.size(), 2u);

@@ -3,6 +3,7 @@
 // `latest_valid_checkpoint` falling back to the previous checkpoint. The SIGKILL-while-writing test is
 // tests/cli/test_checkpoint_cli.sh (it kills a real training process).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -17,7 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path fresh_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("mmalign_ckpt_" + name);
+  fs::path d = fs::temp_directory_path() / ("mmalign_ckpt_" + std::to_string(::getpid()) + "_" + name);
   fs::remove_all(d);
   return d;
 }

@@ -5,6 +5,7 @@
 // identity labels are renumbered densely, and data without identities uses the image index; the
 // combinations that cannot work are config errors that say why.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
@@ -33,7 +34,7 @@ constexpr int64_t kIdentities = 16;  // × 2 images × 2 captions = 64 training 
 // identity 100 + 2·(i / 2), with its caption and a rephrasing of it.
 const fs::path& pedes_dir() {
   static const fs::path dir = [] {
-    const fs::path d = fs::temp_directory_path() / "mmalign_trainer_losses_pedes";
+    const fs::path d = fs::temp_directory_path() / ("mmalign_trainer_losses_pedes_" + std::to_string(::getpid()));
     fs::remove_all(d);
     data::SyntheticOptions o;
     o.num_train = kImages;
@@ -164,7 +165,7 @@ TEST(TrainerLosses, CmpcResumesBitwiseWithItsOptimizerState) {
   std::vector<double> losses;
   for (int i = 0; i < 8; ++i) losses.push_back(straight.step());
 
-  const fs::path run = fs::temp_directory_path() / "mmalign_trainer_losses_resume";
+  const fs::path run = fs::temp_directory_path() / ("mmalign_trainer_losses_resume_" + std::to_string(::getpid()));
   fs::remove_all(run);
   std::string ckpt;
   {

@@ -3,6 +3,7 @@
 // must be restored), loader threads prefetching, and an epoch boundary inside the second half. Also
 // the NaN/Inf guard, best/early stopping bookkeeping and checkpoint rotation of Trainer::run.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
@@ -33,7 +34,7 @@ train { steps: 8 batch_size: 16 seed: 5 threads: 1 augment: true }
 )";
 
 fs::path fresh_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("mmalign_trainer_" + name);
+  fs::path d = fs::temp_directory_path() / ("mmalign_trainer_" + std::to_string(::getpid()) + "_" + name);
   fs::remove_all(d);
   return d;
 }

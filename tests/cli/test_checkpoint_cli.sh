@@ -80,7 +80,10 @@ ls -a "$run" >"$tmp/listing"
 echo "run directory after the kills: $(tr '\n' ' ' <"$tmp/listing")"
 
 # ---- 3. a damaged newest checkpoint is skipped ----
-newest=$(readlink "$run/latest")
+# The newest complete checkpoint by step, which is what `--resume auto` tries first. It is not
+# always `latest`'s target: a kill between the checkpoint's rename and the symlink's leaves a
+# complete step-N+1 beside latest -> step-N.
+newest=$(ls "$run" | grep '^step-[0-9]*$' | sort | tail -1)
 python3 - "$run/$newest/model.safetensors" <<'PY'
 import sys
 p = sys.argv[1]

@@ -25,10 +25,11 @@ int run_train(const TrainArgs& a) {
   if (a.resume == "auto") {
     std::vector<std::string> warnings;
     const std::string dir = train::latest_valid_checkpoint(a.out, &warnings);
-    for (const std::string& w : warnings) std::cerr << "mmalign train: warning: " << w << "\n";
-    if (dir.empty())
-      std::cerr << "mmalign train: no valid checkpoint in " << a.out << "; starting from step 0\n";
-    else
+    if (trainer.rank() == 0) {
+      for (const std::string& w : warnings) std::cerr << "mmalign train: warning: " << w << "\n";
+      if (dir.empty()) std::cerr << "mmalign train: no valid checkpoint in " << a.out << "; starting from step 0\n";
+    }
+    if (!dir.empty())
       trainer.resume(dir);
   } else if (!a.resume.empty()) {
     trainer.resume(a.resume);
@@ -39,11 +40,13 @@ int run_train(const TrainArgs& a) {
   const bool synthetic = cfg.data().has_synthetic();
   for (const char* split : {"val", "test"}) {
     if (!synthetic && !(split == std::string("val") ? cfg.data().has_val() : cfg.data().has_test())) continue;
-    nlohmann::json e = trainer.evaluate(split);
+    nlohmann::json e = trainer.evaluate(split);  // collective under mpirun: every rank evaluates a shard
+    if (trainer.rank() != 0) continue;
     std::printf("%s: %s\n", split, e.dump().c_str());
     trainer.record_metrics(e);
     results.push_back(e);
   }
+  if (trainer.rank() != 0) return 0;  // rank 0 writes the run directory
   trainer.write_gallery(synthetic || cfg.data().has_val() ? "val" : "train");
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::ofstream(std::filesystem::path(a.out) / "eval.json") << nlohmann::json{{"results", results}, {"seconds", secs}}.dump(2) << "\n";

@@ -5,6 +5,7 @@
 
 #include "autograd/functions.h"
 #include "nn/init.h"
+#include "nn/sync_batch_norm.h"
 #include "runtime/error.h"
 
 namespace mm::models {
@@ -19,10 +20,10 @@ constexpr std::pair<int64_t, int64_t> kBlocks[] = {{64, 1},  {128, 2}, {128, 1},
 // conv → BN → activation, as named children of one block.
 class ConvBnAct : public nn::Module {
  public:
-  ConvBnAct(const char* type, nn::Activation act) : Module(type), act(act) {}
+  ConvBnAct(const char* type, nn::Activation act, bool sync_bn) : Module(type), act(act), sync_bn(sync_bn) {}
   void add(const std::string& conv_name, const std::string& bn_name, std::shared_ptr<nn::Conv2d> c) {
     convs.push_back(register_module(conv_name, c));
-    bns.push_back(register_module(bn_name, std::make_shared<nn::BatchNorm2d>(c->out_channels)));
+    bns.push_back(register_module(bn_name, nn::make_batch_norm2d(c->out_channels, sync_bn)));
   }
   Tensor forward(const Tensor& x) override {
     Tensor h = x;
@@ -30,8 +31,9 @@ class ConvBnAct : public nn::Module {
     return h;
   }
   nn::Activation act;
+  bool sync_bn;
   std::vector<std::shared_ptr<nn::Conv2d>> convs;
-  std::vector<std::shared_ptr<nn::BatchNorm2d>> bns;
+  std::vector<std::shared_ptr<nn::BatchNorm>> bns;
 };
 
 }  // namespace
@@ -45,7 +47,7 @@ MobileNetV1::MobileNetV1(MobileNetV1Config c) : ImageTower("MobileNetV1"), confi
   MM_CHECK(c.width_multiplier > 0, Value, "MobileNetV1", "width_multiplier must be positive, got ", c.width_multiplier);
   const nn::Activation act = c.relu6 ? nn::Activation::ReLU6 : nn::Activation::ReLU;
   layers = register_module("features", std::make_shared<nn::Sequential>());
-  auto stem = std::make_shared<ConvBnAct>("ConvBnAct", act);
+  auto stem = std::make_shared<ConvBnAct>("ConvBnAct", act, config_.sync_batch_norm);
   int64_t in = c.channels(32);
   stem->add("conv", "bn",
             std::make_shared<nn::Conv2d>(c.in_channels, in, 3,
@@ -53,7 +55,7 @@ MobileNetV1::MobileNetV1(MobileNetV1Config c) : ImageTower("MobileNetV1"), confi
   layers->push_back(stem);
   for (auto [base, stride] : kBlocks) {
     const int64_t out = c.channels(base);
-    auto block = std::make_shared<ConvBnAct>("DepthwiseSeparable", act);
+    auto block = std::make_shared<ConvBnAct>("DepthwiseSeparable", act, config_.sync_batch_norm);
     block->add("dw_conv", "dw_bn",
                std::make_shared<nn::Conv2d>(
                    in, in, 3, nn::Conv2dOptions{.stride = {stride, stride}, .padding = {1, 1}, .groups = in, .bias = false}));

@@ -18,6 +18,7 @@ struct MobileNetV1Config {
   int64_t in_channels = 3;
   int64_t num_classes = 0;  // 0: forward returns the pooled features
   bool relu6 = true;        // ReLU6 as in the paper's reference code; false: plain ReLU
+  bool sync_batch_norm = false;  // SyncBatchNorm (global-batch statistics under mpirun)
   int64_t channels(int64_t base) const;
   int64_t feature_dim() const { return channels(1024); }
 };

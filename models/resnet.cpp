@@ -2,11 +2,11 @@
 
 #include "autograd/functions.h"
 #include "nn/init.h"
+#include "nn/sync_batch_norm.h"
 #include "runtime/error.h"
 
 namespace mm::models {
 
-using nn::BatchNorm2d;
 using nn::Conv2d;
 using nn::Conv2dOptions;
 
@@ -26,12 +26,12 @@ ResNetConfig ResNetConfig::named(const std::string& name) {
   fail(ErrorKind::Value, "ResNet", "unknown preset '", name, "' (resnet18, resnet34, resnet50, resnet101)");
 }
 
-BasicBlock::BasicBlock(int64_t in, int64_t width, int64_t stride, std::shared_ptr<nn::Sequential> ds)
+BasicBlock::BasicBlock(int64_t in, int64_t width, int64_t stride, std::shared_ptr<nn::Sequential> ds, bool sync)
     : Module("BasicBlock") {
   conv1 = register_module("conv1", conv(in, width, 3, stride));
-  bn1 = register_module("bn1", std::make_shared<BatchNorm2d>(width));
+  bn1 = register_module("bn1", nn::make_batch_norm2d(width, sync));
   conv2 = register_module("conv2", conv(width, width, 3, 1));
-  bn2 = register_module("bn2", std::make_shared<BatchNorm2d>(width));
+  bn2 = register_module("bn2", nn::make_batch_norm2d(width, sync));
   if (ds) downsample = register_module("downsample", ds);
 }
 
@@ -41,14 +41,14 @@ Tensor BasicBlock::forward(const Tensor& x) {
   return relu(add(out, downsample ? (*downsample)(x) : x));
 }
 
-Bottleneck::Bottleneck(int64_t in, int64_t width, int64_t stride, std::shared_ptr<nn::Sequential> ds)
+Bottleneck::Bottleneck(int64_t in, int64_t width, int64_t stride, std::shared_ptr<nn::Sequential> ds, bool sync)
     : Module("Bottleneck") {
   conv1 = register_module("conv1", conv(in, width, 1, 1));
-  bn1 = register_module("bn1", std::make_shared<BatchNorm2d>(width));
+  bn1 = register_module("bn1", nn::make_batch_norm2d(width, sync));
   conv2 = register_module("conv2", conv(width, width, 3, stride));  // torchvision v1.5: stride here
-  bn2 = register_module("bn2", std::make_shared<BatchNorm2d>(width));
+  bn2 = register_module("bn2", nn::make_batch_norm2d(width, sync));
   conv3 = register_module("conv3", conv(width, width * 4, 1, 1));
-  bn3 = register_module("bn3", std::make_shared<BatchNorm2d>(width * 4));
+  bn3 = register_module("bn3", nn::make_batch_norm2d(width * 4, sync));
   if (ds) downsample = register_module("downsample", ds);
 }
 
@@ -65,7 +65,7 @@ ResNet::ResNet(ResNetConfig c) : ImageTower("ResNet"), config_(c) {
   const int64_t stem = c.widths[0];
   conv1 = register_module("conv1", std::make_shared<Conv2d>(c.in_channels, stem, 7,
                                                             Conv2dOptions{.stride = {2, 2}, .padding = {3, 3}, .bias = false}));
-  bn1 = register_module("bn1", std::make_shared<BatchNorm2d>(stem));
+  bn1 = register_module("bn1", nn::make_batch_norm2d(stem, c.sync_batch_norm));
   register_module("relu", nn::ReLU());
   maxpool = register_module("maxpool", std::make_shared<nn::MaxPool2d>(3, nn::Pool2dOptions{.stride = {2, 2}, .padding = {1, 1}}));
   int64_t in = stem;
@@ -77,11 +77,11 @@ ResNet::ResNet(ResNetConfig c) : ImageTower("ResNet"), config_(c) {
       std::shared_ptr<nn::Sequential> ds;
       if (b == 0 && (stride != 1 || in != out))
         ds = std::make_shared<nn::Sequential>(
-            std::initializer_list<nn::ModulePtr>{conv(in, out, 1, stride), std::make_shared<BatchNorm2d>(out)});
+            std::initializer_list<nn::ModulePtr>{conv(in, out, 1, stride), nn::make_batch_norm2d(out, c.sync_batch_norm)});
       if (c.block == ResNetConfig::Block::Basic)
-        stage->push_back(std::make_shared<BasicBlock>(in, width, stride, ds));
+        stage->push_back(std::make_shared<BasicBlock>(in, width, stride, ds, c.sync_batch_norm));
       else
-        stage->push_back(std::make_shared<Bottleneck>(in, width, stride, ds));
+        stage->push_back(std::make_shared<Bottleneck>(in, width, stride, ds, c.sync_batch_norm));
       in = out;
     }
     stages.push_back(register_module("layer" + std::to_string(s + 1), stage));

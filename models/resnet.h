@@ -27,6 +27,9 @@ struct ResNetConfig {
   int64_t in_channels = 3;
   int64_t num_classes = 0;  // 0: no `fc`, forward returns pooled features
   bool zero_init_residual = false;
+  // SyncBatchNorm (nn/sync_batch_norm.h: statistics of the global batch under mpirun) instead of
+  // per-process BatchNorm2d; the same parameter and buffer names either way.
+  bool sync_batch_norm = false;
 
   static ResNetConfig resnet18() { return {}; }
   static ResNetConfig resnet34() { return {Block::Basic, {3, 4, 6, 3}}; }
@@ -40,19 +43,21 @@ struct ResNetConfig {
 
 class BasicBlock : public nn::Module {
  public:
-  BasicBlock(int64_t in, int64_t width, int64_t stride, std::shared_ptr<nn::Sequential> downsample);
+  BasicBlock(int64_t in, int64_t width, int64_t stride, std::shared_ptr<nn::Sequential> downsample,
+             bool sync_batch_norm = false);
   Tensor forward(const Tensor& x) override;
   std::shared_ptr<nn::Conv2d> conv1, conv2;
-  std::shared_ptr<nn::BatchNorm2d> bn1, bn2;
+  std::shared_ptr<nn::BatchNorm> bn1, bn2;
   std::shared_ptr<nn::Sequential> downsample;  // null: identity shortcut
 };
 
 class Bottleneck : public nn::Module {
  public:
-  Bottleneck(int64_t in, int64_t width, int64_t stride, std::shared_ptr<nn::Sequential> downsample);
+  Bottleneck(int64_t in, int64_t width, int64_t stride, std::shared_ptr<nn::Sequential> downsample,
+             bool sync_batch_norm = false);
   Tensor forward(const Tensor& x) override;
   std::shared_ptr<nn::Conv2d> conv1, conv2, conv3;
-  std::shared_ptr<nn::BatchNorm2d> bn1, bn2, bn3;
+  std::shared_ptr<nn::BatchNorm> bn1, bn2, bn3;
   std::shared_ptr<nn::Sequential> downsample;
 };
 
@@ -68,7 +73,7 @@ class ResNet : public ImageTower {
   const ResNetConfig& config() const { return config_; }
 
   std::shared_ptr<nn::Conv2d> conv1;
-  std::shared_ptr<nn::BatchNorm2d> bn1;
+  std::shared_ptr<nn::BatchNorm> bn1;
   std::shared_ptr<nn::MaxPool2d> maxpool;
   std::vector<std::shared_ptr<nn::Sequential>> stages;  // layer1..layer4
   std::shared_ptr<nn::Linear> fc;                       // null without a classifier

@@ -181,6 +181,13 @@ DistributedDataParallel::~DistributedDataParallel() {
   state_->wait_launched();
 }
 
+void DistributedDataParallel::sync_gradients() {
+  State& s = *state_;
+  MM_CHECK(s.sync, Value, "DistributedDataParallel", "sync_gradients() inside no_sync(): it is the averaging step");
+  std::fill(s.ready.begin(), s.ready.end(), true);
+  finish();
+}
+
 void DistributedDataParallel::finish() {
   State& s = *state_;
   if (!s.sync) return;  // inside no_sync: gradients stay local

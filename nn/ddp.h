@@ -58,6 +58,11 @@ class DistributedDataParallel {
   void finish();
   // loss.backward() then finish().
   void backward(const Tensor& loss);
+  // Averages the gradients the parameters hold now (those accumulated under no_sync, say, where the
+  // backward passes cannot be told apart as PyTorch's "last micro-batch outside no_sync" pattern needs:
+  // gradient caching's chunks) in one pass over the buckets; a missing gradient counts as zero.
+  // Collective; call it outside no_sync.
+  void sync_gradients();
 
   // Scope guard: backward passes inside accumulate locally; nests; restores on destruction.
   class NoSync {

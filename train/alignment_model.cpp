@@ -5,6 +5,8 @@
 #include <filesystem>
 
 #include "autograd/functions.h"
+#include "ops/copy.h"
+#include "ops/shape.h"
 #include "data/sample_rng.h"
 #include "runtime/safetensors.h"
 #include "train/checkpoint.h"
@@ -45,7 +47,7 @@ std::shared_ptr<models::DualEncoder> build_dual_encoder(const config::Config& cf
       dc.cmpc_classes = l.num_classes();
     }
   MM_CHECK(cfg.model().has_image() && cfg.model().has_text(), Value, "config", "the model needs model.image and model.text");
-  return std::make_shared<models::DualEncoder>(build_image_tower(cfg.model().image()),
+  return std::make_shared<models::DualEncoder>(build_image_tower(cfg.model().image(), cfg.train().sync_batch_norm()),
                                                build_text_tower(cfg.model().text()), dc);
 }
 
@@ -85,7 +87,7 @@ Tensor AlignmentModel::embed_images(int64_t n, const std::function<data::Image(i
       data::SampleRng rng(0, 0, static_cast<uint64_t>(i));  // the evaluation transform draws nothing
       batch.push_back(eval_transform->apply(image(i), rng));
     }
-    parts.push_back(model->encode_image(stack_images(batch)));
+    parts.push_back(to(to(model->encode_image(to(to(stack_images(batch), device), dtype)), kCPU), DType::F32));
   }
   if (was_training) model->train();
   return cat(parts, 0);
@@ -100,27 +102,62 @@ Tensor AlignmentModel::embed_texts(const std::vector<std::string>& captions, int
     const auto first = captions.begin() + static_cast<std::ptrdiff_t>(b);
     const auto last = captions.begin() + static_cast<std::ptrdiff_t>(std::min(captions.size(), b + static_cast<size_t>(chunk)));
     data::BatchEncoding enc = tokenizer->encode_batch(std::vector<std::string>(first, last), max_length);
-    parts.push_back(model->encode_text(enc.input_ids, enc.attention_mask));
+    parts.push_back(to(to(model->encode_text(to(enc.input_ids, device), to(enc.attention_mask, device)), kCPU), DType::F32));
   }
   if (was_training) model->train();
   return cat(parts, 0);
 }
 
-SplitEmbeddings embed_split(AlignmentModel& m, const ImageTextData& data) {
+DType config_dtype(const config::Config& cfg) {
+  const std::string d = cfg.train().has_dtype() ? cfg.train().dtype() : "f32";
+  MM_CHECK(d == "f32" || d == "f64", Value, "config", "train.dtype '", d, "': expected f32 or f64");
+  return d == "f64" ? DType::F64 : DType::F32;
+}
+
+namespace {
+
+// Rows [0, n) embedded in shares: rank r embeds rows [r·per, min(n, (r+1)·per)) with per = ⌈n / w⌉
+// (embed(first, count) → [count, d]), pads its share to `per` rows and all_gather assembles them.
+// A rank whose share is empty embeds row 0 once to learn d, and sends zeros.
+Tensor gather_shares(int64_t n, dist::Communicator& comm,
+                     const std::function<Tensor(int64_t first, int64_t count)>& embed) {
+  const int64_t w = comm.world(), per = (n + w - 1) / w;
+  const int64_t first = std::min(n, comm.rank() * per), count = std::min(n, first + per) - first;
+  Tensor mine = count > 0 ? embed(first, count) : embed(0, 1);
+  Tensor padded = ops::zeros({per, mine.shape()[1]}, mine.dtype());
+  if (count > 0) ops::copy_(ops::slice(padded, 0, 0, count), mine);
+  return ops::contiguous(ops::slice(comm.all_gather(padded), 0, 0, n));
+}
+
+}  // namespace
+
+SplitEmbeddings embed_split(AlignmentModel& m, const ImageTextData& data, dist::Communicator* comm) {
   SplitEmbeddings e;
-  e.images = m.embed_images(data.num_images(), [&](int64_t i) { return data.image(i); });
   std::vector<int64_t> text_to_image;
-  e.texts = m.embed_texts(data.all_captions(&text_to_image));
+  const std::vector<std::string> captions = data.all_captions(&text_to_image);
   e.text_to_image = Tensor::from_vector<int64_t>(text_to_image, {static_cast<int64_t>(text_to_image.size())});
+  auto images = [&](int64_t first, int64_t count) {
+    return m.embed_images(count, [&](int64_t i) { return data.image(first + i); });
+  };
+  auto texts = [&](int64_t first, int64_t count) {
+    return m.embed_texts(std::vector<std::string>(captions.begin() + first, captions.begin() + first + count));
+  };
+  if (comm == nullptr || comm->world() == 1) {
+    e.images = images(0, data.num_images());
+    e.texts = texts(0, static_cast<int64_t>(captions.size()));
+  } else {
+    e.images = gather_shares(data.num_images(), *comm, images);
+    e.texts = gather_shares(static_cast<int64_t>(captions.size()), *comm, texts);
+  }
   return e;
 }
 
-RetrievalMetrics evaluate_split(AlignmentModel& m, const ImageTextData& data) {
-  const SplitEmbeddings e = embed_split(m, data);
+RetrievalMetrics evaluate_split(AlignmentModel& m, const ImageTextData& data, dist::Communicator* comm) {
+  const SplitEmbeddings e = embed_split(m, data, comm);
   if (m.model->ladder) {
     const bool was_training = m.model->is_training();
     m.model->eval();
-    const Tensor scores = m.model->pair_scores(e.images, e.texts);
+    const Tensor scores = to(m.model->pair_scores(to(to(e.images, m.device), m.dtype), to(to(e.texts, m.device), m.dtype)), kCPU);
     if (was_training) m.model->train();
     return evaluate_retrieval_scores(scores, e.text_to_image);
   }
@@ -135,6 +172,8 @@ AlignmentModel load_alignment_model(const std::string& checkpoint_dir) {
   const config::TextTower& t = m.config.model().text();
   m.max_length = t.has_max_length() ? t.max_length() : 32;
   m.model = build_dual_encoder(m.config);
+  m.dtype = config_dtype(m.config);
+  m.model->to(m.dtype);
   auto weights = safetensors::load_all(checkpoint_dir + "/model.safetensors");
   m.model->load_state_dict(nn::NamedTensors(weights.begin(), weights.end()), /*strict=*/true);
   // A run with an EMA of the weights evaluated with the EMA: so does a model loaded from its checkpoint.

@@ -13,6 +13,7 @@
 #include "data/image/pipeline.h"
 #include "data/tokenizers/tokenizer.h"
 #include "models/dual_encoder.h"
+#include "runtime/dist/communicator.h"
 #include "train/config.h"
 #include "train/eval/retrieval.h"
 #include "train/image_text_data.h"
@@ -25,6 +26,8 @@ struct AlignmentModel {
   int64_t max_length = 32;
   std::shared_ptr<models::DualEncoder> model;
   std::unique_ptr<data::TransformPipeline> eval_transform;
+  Device device = kCPU;  // where the model's parameters live; inputs go there, embeddings come back to the CPU
+  DType dtype = DType::F32;  // the parameters' (train.dtype); images are cast to it, embeddings come back as f32
 
   // L2-normalised embeddings [n, d] of images 0..n-1 (evaluation transform, no gradient, eval mode
   // for the duration, chunks of `chunk` images).
@@ -38,10 +41,13 @@ struct AlignmentModel {
 struct SplitEmbeddings {
   Tensor images, texts, text_to_image;  // [Ni, d], [Nt, d], [Nt] i64
 };
-SplitEmbeddings embed_split(AlignmentModel& m, const ImageTextData& data);
+// With a communicator of several ranks (CPU tensors), each rank embeds its contiguous share of the
+// images and of the captions and the shares are gathered: every rank returns the whole split.
+SplitEmbeddings embed_split(AlignmentModel& m, const ImageTextData& data, dist::Communicator* comm = nullptr);
 // Retrieval metrics of the model on a split: from the embeddings, or with a ladder head from the
-// score of every (image, caption) pair through the rung (DualEncoder::pair_scores).
-RetrievalMetrics evaluate_split(AlignmentModel& m, const ImageTextData& data);
+// score of every (image, caption) pair through the rung (DualEncoder::pair_scores). Sharded as
+// embed_split with a communicator (every rank computes the same metrics).
+RetrievalMetrics evaluate_split(AlignmentModel& m, const ImageTextData& data, dist::Communicator* comm = nullptr);
 
 // The dual encoder a config describes (towers, head, a logit bias when a SigLIP loss is used, and the
 // CMPC classifier "cmpc.W" [embedding size, loss.num_classes] when a cmpc loss is used),
@@ -50,6 +56,9 @@ std::shared_ptr<models::DualEncoder> build_dual_encoder(const config::Config& cf
 
 // The evaluation transform for the config's image size (resize + centre crop + normalisation).
 std::unique_ptr<data::TransformPipeline> make_eval_transform(const config::Config& cfg);
+
+// train.dtype: F32 (default) or F64; anything else is a config error naming the value.
+DType config_dtype(const config::Config& cfg);
 
 // The tokenizer a config names, its vocab/merges paths resolved against `base_dir`.
 std::unique_ptr<data::Tokenizer> load_config_tokenizer(const config::Config& cfg, const std::string& base_dir);

@@ -14,7 +14,7 @@ namespace mm::train {
 
 namespace {
 
-std::shared_ptr<models::ImageTower> build_resnet(const config::ResNet& r, int64_t in_channels) {
+std::shared_ptr<models::ImageTower> build_resnet(const config::ResNet& r, int64_t in_channels, bool sync_bn) {
   models::ResNetConfig c = models::ResNetConfig::named(r.has_preset() ? r.preset() : "resnet18");
   if (r.layers_size() > 0) {
     MM_CHECK(r.layers_size() == 4, Value, "config", "resnet.layers needs 4 values, got ", r.layers_size());
@@ -30,6 +30,7 @@ std::shared_ptr<models::ImageTower> build_resnet(const config::ResNet& r, int64_
     c.block = r.block() == "basic" ? models::ResNetConfig::Block::Basic : models::ResNetConfig::Block::Bottleneck;
   }
   c.in_channels = in_channels;
+  c.sync_batch_norm = sync_bn;
   return std::make_shared<models::ResNet>(c);
 }
 
@@ -49,16 +50,17 @@ std::shared_ptr<models::ImageTower> build_vit(const config::ViT& v, int64_t imag
 
 }  // namespace
 
-std::shared_ptr<models::ImageTower> build_image_tower(const config::ImageTower& c) {
+std::shared_ptr<models::ImageTower> build_image_tower(const config::ImageTower& c, bool sync_batch_norm) {
   const int64_t image_size = c.has_image_size() ? c.image_size() : 224;
   const int64_t in_channels = c.has_in_channels() ? c.in_channels() : 3;
   switch (c.arch_case()) {
-    case config::ImageTower::kResnet: return build_resnet(c.resnet(), in_channels);
+    case config::ImageTower::kResnet: return build_resnet(c.resnet(), in_channels, sync_batch_norm);
     case config::ImageTower::kMobilenetV1: {
       models::MobileNetV1Config m;
       if (c.mobilenet_v1().has_width_multiplier()) m.width_multiplier = c.mobilenet_v1().width_multiplier();
       if (c.mobilenet_v1().has_relu6()) m.relu6 = c.mobilenet_v1().relu6();
       m.in_channels = in_channels;
+      m.sync_batch_norm = sync_batch_norm;
       return std::make_shared<models::MobileNetV1>(m);
     }
     case config::ImageTower::kVit: return build_vit(c.vit(), image_size, in_channels);

@@ -17,7 +17,8 @@ namespace mm::train {
 
 namespace config = ::mmalign::config;  // the generated schema types
 
-std::shared_ptr<models::ImageTower> build_image_tower(const config::ImageTower& c);
+// sync_batch_norm: SyncBatchNorm layers (train.sync_batch_norm) in the convolutional towers.
+std::shared_ptr<models::ImageTower> build_image_tower(const config::ImageTower& c, bool sync_batch_norm = false);
 std::shared_ptr<models::TextTower> build_text_tower(const config::TextTower& c);
 
 // Both towers (either may be absent), named "image" and "text" in the mmalign state dict.

@@ -73,6 +73,7 @@ Trainer::Trainer(config::Config config, std::string config_dir, std::string run_
   MM_CHECK(config_.has_data(), Value, "config", "no data section");
   MM_CHECK(config_.model().has_image() && config_.model().has_text(), Value, "config",
            "training needs model.image and model.text");
+  set_up_devices_and_ranks();
   check_losses();
   absolutize_paths(config_, config_dir);
   sources_ = data_sources(config_.data(), config_dir);
@@ -112,7 +113,7 @@ Trainer::Trainer(config::Config config, std::string config_dir, std::string run_
   if (text->has_bert() && !text->bert().has_vocab_size() && !tc.has_vocab())
     text->mutable_bert()->set_vocab_size(bundle_.tokenizer->vocab_size());
 
-  manual_seed(seed_);  // parameter initialisation
+  manual_seed(seed_);  // parameter initialisation (identical on every rank; DDP broadcasts rank 0's anyway)
   bundle_.model = build_dual_encoder(config_);
   const config::Model& mc = config_.model();
   if (mc.image().has_pretrained())
@@ -121,12 +122,18 @@ Trainer::Trainer(config::Config config, std::string config_dir, std::string run_
   if (mc.text().has_pretrained())
     load_text_tower_weights(*bundle_.model->text, mc.text().pretrained().path(),
                             mc.text().pretrained().has_format() ? mc.text().pretrained().format() : "hf");
+  bundle_.dtype = config_dtype(config_);
+  bundle_.model->to(bundle_.dtype);
+  bundle_.model->to(device_);
+  bundle_.device = device_;
   bundle_.model->train();
   bundle_.eval_transform = make_eval_transform(config_);
   bundle_.config = config_;
 
   schedule_ = std::make_unique<LrSchedule>(config_.optim(), steps_);
   build_optimizer();
+  // Each rank draws its own dropout masks: rank r's generator is keyed by (seed, r).
+  default_generator().manual_seed(rank_seed(seed_, rank_));
   if (config_.optim().ema_decay() > 0)
     ema_ = std::make_unique<Ema>(*bundle_.model, Ema::Options{config_.optim().ema_decay(), /*warmup=*/true});
 
@@ -140,6 +147,8 @@ Trainer::Trainer(config::Config config, std::string config_dir, std::string run_
   lo.seed = seed_;
   lo.num_workers = sources_.num_workers;
   lo.bad_samples = sources_.bad_samples;
+  lo.rank = rank_;  // this rank's slice of every global batch
+  lo.world = world_;
   auto make = [this](int64_t index, uint64_t epoch) {
     const auto [img, cap] = train_data_->pairs()[static_cast<size_t>(index)];
     data::SampleRng rng(seed_, epoch, static_cast<uint64_t>(index));
@@ -165,7 +174,7 @@ Trainer::Trainer(config::Config config, std::string config_dir, std::string run_
   loader_ = std::make_unique<data::Loader>(static_cast<int64_t>(train_data_->pairs().size()), make, lo, collate);
   loader_->start_epoch(0);
 
-  if (!run_dir_.empty()) {
+  if (writes_files()) {
     fs::create_directories(run_dir_);
     std::ofstream(fs::path(run_dir_) / "config.pbtxt") << config_.DebugString();  // the resolved config
     std::ofstream(fs::path(run_dir_) / "vocab.txt") << tokenizer_files_.front().second;
@@ -173,6 +182,56 @@ Trainer::Trainer(config::Config config, std::string config_dir, std::string run_
 }
 
 Trainer::~Trainer() = default;
+
+void Trainer::set_up_devices_and_ranks() {
+  const config::Train& t = config_.train();
+  const std::string dev = t.has_device() ? t.device() : "cpu";
+  try {
+    device_ = parse_device(dev);
+  } catch (const Error&) {
+    fail(ErrorKind::Value, "config", "train.device '", dev, "': expected cpu, cuda or cuda:N");
+  }
+  host_comm_ = &dist::world_communicator(kCPU);  // collective under mpirun: every rank gets here
+  rank_ = host_comm_->rank();
+  world_ = host_comm_->world();
+  // One GPU per process: "cuda" under mpirun is the GPU of the local rank (as torchrun's LOCAL_RANK).
+  if (device_.is_cuda() && world_ > 1 && dev == "cuda") device_ = cuda_device(host_comm_->local_rank());
+  comm_ = &dist::world_communicator(device_);
+  MM_CHECK(batch_size_ % world_ == 0, Value, "config", "train.batch_size = ", batch_size_,
+           " (the global batch) does not split evenly over ", world_, " ranks; use a multiple of ", world_);
+  const int64_t local = batch_size_ / world_, chunks = std::max<int64_t>(1, t.accumulation_chunks());
+  MM_CHECK(local % chunks == 0, Value, "config", "train.accumulation_chunks = ", chunks, " does not divide the ",
+           local, " pairs per rank (train.batch_size ", batch_size_, " over ", world_, " ranks)");
+  MM_CHECK(local >= 2 || world_ == 1, Value, "config", "train.batch_size = ", batch_size_, " gives ", local,
+           " pair per rank over ", world_, " ranks; BatchNorm and the losses need at least 2");
+}
+
+uint64_t Trainer::rank_seed(uint64_t seed, int rank) {
+  if (rank == 0) return seed;
+  uint64_t z = seed + 0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(rank);  // splitmix64 of (seed, rank)
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+int Trainer::agree_max(int value) {
+  if (world_ == 1) return value;
+  Tensor t = Tensor::from_vector<int32_t>({value}, {1});
+  host_comm_->all_reduce(t, dist::ReduceOp::Max);
+  return static_cast<int>(t.to_double_vector()[0]);
+}
+
+std::string Trainer::comm_summary(const StepLog& s) {
+  int64_t total = 0;
+  std::string parts;
+  for (int c = 0; c < dist::kNumCollectives; ++c) {
+    if (s.comm_bytes[c] == 0) continue;
+    total += s.comm_bytes[c];
+    parts += (parts.empty() ? "" : ", ") + std::string(dist::collective_name(static_cast<dist::Collective>(c))) + " " +
+             std::to_string(s.comm_bytes[c]);
+  }
+  return "this rank handed " + std::to_string(total) + " bytes to collectives (" + parts + ")";
+}
 
 double Trainer::lr_at(int64_t step) const { return schedule_->lr_at(step); }
 
@@ -189,25 +248,37 @@ void Trainer::build_optimizer() {
   for (const Tensor& p : bundle_.model->parameters()) p.set_requires_grad(optimised.count(p.raw_data()) > 0);
   optimizer_ = make_optimizer(o, std::move(groups));
   if (!state.empty()) optimizer_->load_state_dict(state);
+  // DDP reduces the parameters that require grad when it is built: rebuilt when that set changes.
+  if (world_ > 1) {
+    ddp_.reset();
+    // The logit scale (and SigLIP's bias) take no part in a triplet-only objective: reduce them as
+    // zeros rather than call them missing (find_unused_parameters).
+    bool scores_with_scale = config_.loss().empty();
+    for (const config::Loss& l : config_.loss()) scores_with_scale |= l.kind() != "triplet";
+    nn::DdpOptions ddp_options;
+    ddp_options.find_unused_parameters = !scores_with_scale;
+    ddp_ = std::make_unique<nn::DistributedDataParallel>(bundle_.model, *comm_, ddp_options);
+  }
   if (frozen_ && !frozen) log_text("step " + std::to_string(step_) + ": optim.freeze_steps reached, frozen parameters join the optimizer");
   frozen_ = frozen;
 }
 
 void Trainer::log_line(const nlohmann::json& j) {
-  if (run_dir_.empty()) return;
+  if (!writes_files()) return;
   if (events_) events_->add_metrics(j);
   std::ofstream f(fs::path(run_dir_) / "metrics.jsonl", std::ios::app);
   f << j.dump() << "\n";
 }
 
 void Trainer::log_text(const std::string& line) {
+  if (rank_ != 0) return;  // one voice per job
   if (progress_) {  // printed above the bar, and appended to train.log
     progress_->message(line);
     return;
   }
   std::printf("%s\n", line.c_str());
   std::fflush(stdout);
-  if (run_dir_.empty()) return;
+  if (!writes_files()) return;
   std::ofstream f(fs::path(run_dir_) / "train.log", std::ios::app);
   f << line << "\n";
 }
@@ -225,24 +296,39 @@ StopReason Trainer::run() {
   po.total_steps = steps_;
   po.first_step = step_;
   po.log_every = log_every;
-  if (!run_dir_.empty()) {
+  if (writes_files()) {
     po.log_path = (fs::path(run_dir_) / "train.log").string();
     if (!events_) events_ = std::make_unique<EventWriter>(run_dir_);
   }
-  progress_ = std::make_unique<ProgressReporter>(po);
+  if (rank_ == 0) progress_ = std::make_unique<ProgressReporter>(po);
+  if (world_ > 1)
+    log_text("data parallel: " + std::to_string(world_) + " ranks (" + comm_->backend() + "), " +
+             std::to_string(batch_size_ / world_) + " of the " + std::to_string(batch_size_) +
+             " pairs of each global batch per rank, device " + device_.str() + ", " +
+             (config_.train().sync_batch_norm() ? "SyncBatchNorm" : "per-rank BatchNorm"));
   while (step_ < steps_) {
-    if ((signal_ = stop_requested()) != 0) {
+    if ((signal_ = agree_max(stop_requested())) != 0) {
       reason = StopReason::Signal;
       break;
     }
     step();
     const StepLog& s = history_.back();
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    progress_->update({s.step, s.loss, s.lr, s.logit_scale, s.pairs_per_second, elapsed});  // bar or plain lines
-    if (step_ % log_every == 0 || step_ == steps_)
-      log_line({{"step", s.step}, {"loss", s.loss}, {"lr", s.lr}, {"logit_scale", s.logit_scale},
-                {"grad_norm", s.grad_norm}, {"pairs_per_second", s.pairs_per_second}, {"elapsed_s", elapsed},
-                {"steps_this_session", step_ - first_step}});
+    if (progress_) progress_->update({s.step, s.loss, s.lr, s.logit_scale, s.pairs_per_second, elapsed});
+    if (world_ > 1 && step_ == first_step + 1) log_text("step " + std::to_string(step_) + ": " + comm_summary(s));
+    if (step_ % log_every == 0 || step_ == steps_) {
+      nlohmann::json line = {{"step", s.step}, {"loss", s.loss}, {"lr", s.lr}, {"logit_scale", s.logit_scale},
+                             {"grad_norm", s.grad_norm}, {"pairs_per_second", s.pairs_per_second},
+                             {"elapsed_s", elapsed}, {"steps_this_session", step_ - first_step}};
+      for (const auto& [name, v] : s.loss_terms) line[name] = v;
+      if (world_ > 1) {
+        nlohmann::json bytes;
+        for (int c = 0; c < dist::kNumCollectives; ++c)
+          if (s.comm_bytes[c] > 0) bytes[dist::collective_name(static_cast<dist::Collective>(c))] = s.comm_bytes[c];
+        line["comm_bytes"] = bytes;
+      }
+      log_line(line);
+    }
     bool stop_early = false;
     if (t.eval_every() > 0 && step_ % t.eval_every() == 0 && step_ < steps_) {
       nlohmann::json e = evaluate(has_val ? "val" : "train");
@@ -262,8 +348,8 @@ StopReason Trainer::run() {
   if (reason == StopReason::Signal)
     log_text(std::string("received ") + (signal_ == 2 ? "SIGINT" : "SIGTERM") + " at step " + std::to_string(step_) +
              ": writing a checkpoint, then stopping");
-  progress_->finish();
-  if (!run_dir_.empty()) {
+  if (progress_) progress_->finish();
+  if (writes_files()) {
     const std::string path = save_checkpoint();
     if (reason == StopReason::Signal) log_text("checkpoint " + path + "; continue with --resume auto");
     std::optional<EmaSwap> swap;  // the final weights are the EMA's when there is one

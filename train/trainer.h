@@ -8,8 +8,17 @@
 // clamp_logit_scale. Determinism: the same config, seed and thread count give the same losses (the
 // loader's order and every random draw are keyed, never timed), and a resumed run continues bit for
 // bit (train/trainer_state.cpp saves the loader position and the global RNG with the tensors).
+//
+// Under `mpirun -np W` (docs/DISTRIBUTED.md) every rank builds the same trainer: the loader hands rank r
+// the r-th slice of each global batch, the model is wrapped in nn::DistributedDataParallel (gradients
+// averaged over ranks while backward runs), the contrastive losses are the global ones
+// (nn/losses/global.h: each rank's gradients equal the single-process gradients of the global batch),
+// BatchNorm statistics are per rank (the running statistics averaged over ranks after each step) or
+// global with train.sync_batch_norm, evaluation embeds a shard of the split per rank and gathers, and
+// rank 0 alone writes the run directory. Stop signals and early stopping are agreed by all ranks.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,6 +28,8 @@
 #include "data/image/pipeline.h"
 #include "data/loader.h"
 #include "models/dual_encoder.h"
+#include "nn/ddp.h"
+#include "runtime/dist/communicator.h"
 #include "train/alignment_model.h"
 #include "train/config.h"
 #include "train/image_text_data.h"
@@ -33,6 +44,10 @@ namespace mm::train {
 struct StepLog {
   int64_t step = 0;
   double loss = 0, lr = 0, logit_scale = 0, pairs_per_second = 0, grad_norm = 0;
+  // Payload bytes this rank handed to each kind of collective during the step (0 in one process).
+  std::array<int64_t, dist::kNumCollectives> comm_bytes{};
+  // With several losses: each term before its weight ("loss_clip", "loss_triplet", ...).
+  std::vector<std::pair<std::string, double>> loss_terms;
 };
 
 // Why run() returned.
@@ -72,6 +87,10 @@ class Trainer {
   int64_t steps_done() const { return step_; }
   double lr_at(int64_t step) const;
   int signal_received() const { return signal_; }
+  // This process's place in an mpirun job (0 of 1 otherwise); rank 0 writes the run directory.
+  int rank() const { return rank_; }
+  int world() const { return world_; }
+  Device device() const { return device_; }
 
  private:
   void log_line(const nlohmann::json& j);
@@ -82,6 +101,10 @@ class Trainer {
   // then rules out).
   Tensor batch_loss(const Tensor& image_embeds, const Tensor& text_embeds, const Tensor& image_raw = Tensor(),
                     const Tensor& text_raw = Tensor(), const Tensor& labels = Tensor());
+  // batch_loss under mpirun: this rank's share of the global losses (nn/losses/global.h).
+  Tensor global_batch_loss(const Tensor& image_embeds, const Tensor& text_embeds);
+  void note_loss_term(size_t index, const Tensor& value);
+  std::vector<std::pair<std::string, Tensor>> loss_terms_;  // of the current step's batch_loss
   // Validates config_.loss(): kinds, triplet options, and the combinations that cannot work.
   void check_losses();
   void check_finite(double loss, const Tensor& image_embeds, const Tensor& text_embeds) const;
@@ -90,6 +113,20 @@ class Trainer {
   // (Re)builds the optimizer for the current step: frozen prefixes are left out (and need no
   // gradient) until optim.freeze_steps; the state of parameters already optimised carries over.
   void build_optimizer();
+  // Under mpirun: the BatchNorm running statistics averaged over ranks (per-rank BatchNorm), so every
+  // replica holds the same buffers — one update with the mean of the ranks' batch statistics.
+  void average_batch_norm_statistics();
+  // The largest of the ranks' values (stop signals: every rank stops at the same step).
+  int agree_max(int value);
+  bool writes_files() const { return !run_dir_.empty() && rank_ == 0; }
+  // train.device and the mpirun world: device_, rank_, world_, the communicators; checks that the
+  // global batch splits evenly.
+  void set_up_devices_and_ranks();
+  // "this rank handed N bytes to collectives: all_reduce A, all_gather B, ..." for the log.
+  static std::string comm_summary(const StepLog& s);
+  // The dropout generator's seed of a rank: rank 0 keeps the config's seed, so one process and rank 0
+  // of a job draw alike; the others get distinct streams. Resume re-derives it from rank 0's seed.
+  static uint64_t rank_seed(uint64_t seed, int rank);
 
   config::Config config_;
   std::string run_dir_;
@@ -115,6 +152,12 @@ class Trainer {
   int signal_ = 0;
   std::unique_ptr<ProgressReporter> progress_;  // while run() runs
   std::unique_ptr<EventWriter> events_;         // TensorBoard scalars (with a run directory)
+  // Device and data parallelism (train.device; mpirun).
+  Device device_ = kCPU;
+  int rank_ = 0, world_ = 1;
+  dist::Communicator* comm_ = nullptr;       // the parameters' device kind (NCCL for CUDA under mpirun)
+  dist::Communicator* host_comm_ = nullptr;  // CPU tensors: loss values, stop flags, evaluation shards
+  std::unique_ptr<nn::DistributedDataParallel> ddp_;  // world_ > 1
 };
 
 }  // namespace mm::train

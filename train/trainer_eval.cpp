@@ -12,7 +12,8 @@ namespace mm::train {
 nlohmann::json Trainer::evaluate(const std::string& split) {
   std::optional<EmaSwap> swap;  // with an EMA, evaluation uses the averaged weights
   if (ema_) swap.emplace(*ema_, *bundle_.model);
-  nlohmann::json j = evaluate_split(bundle_, ImageTextData(sources_, split)).to_json();
+  // Sharded over the ranks of an mpirun job: each embeds its share of the split, all get the whole.
+  nlohmann::json j = evaluate_split(bundle_, ImageTextData(sources_, split), host_comm_).to_json();
   if (swap) swap->restore();
   j["split"] = split;
   j["step"] = step_;
@@ -24,7 +25,7 @@ void Trainer::record_metrics(const nlohmann::json& metrics) {
 }
 
 void Trainer::write_gallery(const std::string& split) {
-  if (run_dir_.empty() || bundle_.model->ladder) return;
+  if (!writes_files() || bundle_.model->ladder) return;
   std::optional<EmaSwap> swap;
   if (ema_) swap.emplace(*ema_, *bundle_.model);
   const ImageTextData d(sources_, split);

@@ -14,6 +14,7 @@ namespace fs = std::filesystem;
 
 std::string Trainer::save_checkpoint() {
   MM_CHECK(!run_dir_.empty(), Value, "train", "no run directory: checkpoints need --out");
+  if (rank_ != 0) return "";  // the replicas are identical: rank 0 writes for all
   CheckpointData d;
   d.model = bundle_.model->state_dict();
   d.optimizer = optimizer_->state_dict();
@@ -38,7 +39,7 @@ std::string Trainer::save_checkpoint() {
   st.set_best_value(best_value_);
   st.set_best_step(best_step_);
   st.set_evals_without_improvement(evals_without_improvement_);
-  st.set_world_size(1);
+  st.set_world_size(world_);
   d.text_files = tokenizer_files_;
   d.text_files.emplace_back("config.pbtxt", saved.DebugString());
   const std::string path = train::save_checkpoint(run_dir_, std::move(d));
@@ -68,7 +69,8 @@ void Trainer::resume(const std::string& checkpoint_dir) {
            ema_ ? "set" : "not set", " but the checkpoint ", ema.empty() ? "has no" : "has an", " EMA of the weights");
   if (ema_) ema_->load_state_dict(ema);
   loader_->start_epoch(st.epoch(), st.batch_in_epoch());
-  default_generator().manual_seed(st.rng().seed());
+  // The checkpoint holds rank 0's generator; every rank derives its own from it (rank_seed).
+  default_generator().manual_seed(rank_seed(st.rng().seed(), rank_));
   default_generator().set_offset(st.rng().offset());
   if (!st.metrics_json().empty()) last_eval_ = nlohmann::json::parse(st.metrics_json());
   if (st.best_step() > 0 && st.best_metric() == best_metric_) {
@@ -88,7 +90,7 @@ void Trainer::after_eval(const nlohmann::json& metrics) {
     best_value_ = v;
     best_step_ = step_;
     evals_without_improvement_ = 0;
-    if (!run_dir_.empty()) {
+    if (writes_files()) {
       const std::string path = save_checkpoint();
       const fs::path link = fs::path(run_dir_) / ".best.tmp";
       fs::remove(link);

@@ -3,8 +3,10 @@
 #include <cmath>
 
 #include "autograd/functions.h"
+#include "ops/copy.h"
 #include "nn/losses/clip.h"
 #include "nn/losses/cmpm.h"
+#include "nn/losses/global.h"
 #include "nn/losses/intra_class.h"
 #include "nn/losses/siglip.h"
 #include "nn/losses/triplet.h"
@@ -67,6 +69,13 @@ void Trainer::check_losses() {
     if (kind == "cmpc") ++cmpc;
     MM_CHECK(cmpc <= 1, Value, "config", "at most one loss of kind cmpc (the model has one classifier W)");
   }
+  // Under mpirun the losses see this rank's slice; those with a global form (nn/losses/global.h) use it.
+  for (const config::Loss& l : config_.loss())
+    MM_CHECK(world_ == 1 || !uses_raw_embeddings(l.kind()), Value, "config", "loss.kind ", l.kind(),
+             " has no data-parallel (global) form yet; under mpirun use clip | siglip | triplet");
+  MM_CHECK(world_ == 1 || !config_.head().has_ladder(), Value, "config",
+           "head.ladder scores every (image, caption) pair of the batch through the rung, which has no "
+           "data-parallel form yet; train it in one process");
   // The losses other than clip score the embeddings directly: with them alone the rung would not learn.
   MM_CHECK(!config_.head().has_ladder() || has_clip, Value, "config",
            "head.ladder is trained through a clip loss; add loss { kind: \"clip\" }");
@@ -75,8 +84,14 @@ void Trainer::check_losses() {
 Tensor Trainer::batch_loss(const Tensor& image_embeds, const Tensor& text_embeds, const Tensor& image_raw,
                            const Tensor& text_raw, const Tensor& labels) {
   models::DualEncoder& model = *bundle_.model;
+  if (world_ > 1) return global_batch_loss(image_embeds, text_embeds);
   Tensor loss;
-  auto accumulate = [&](const Tensor& l, double w) { loss = loss.defined() ? add(loss, mul(l, w)) : mul(l, w); };
+  loss_terms_.clear();
+  size_t term = 0;
+  auto accumulate = [&](const Tensor& l, double w) {
+    note_loss_term(term++, l);
+    loss = loss.defined() ? add(loss, mul(l, w)) : mul(l, w);
+  };
   if (config_.loss().empty()) accumulate(nn::clip_loss_from_logits(model.logits(image_embeds, text_embeds)), 1.0);
   for (const config::Loss& l : config_.loss()) {
     const double w = l.has_weight() ? l.weight() : 1.0;
@@ -103,6 +118,58 @@ Tensor Trainer::batch_loss(const Tensor& image_embeds, const Tensor& text_embeds
   return loss;
 }
 
+// Under mpirun: this rank's local loss L_r of each global loss (nn/losses/global.h), whose mean over
+// ranks is the single-process loss of the global batch and whose gradients, averaged by DDP, are its
+// gradients.
+Tensor Trainer::global_batch_loss(const Tensor& image_embeds, const Tensor& text_embeds) {
+  models::DualEncoder& model = *bundle_.model;
+  Tensor loss;
+  loss_terms_.clear();
+  size_t term = 0;
+  auto accumulate = [&](const Tensor& l, double w) {
+    note_loss_term(term++, l);
+    loss = loss.defined() ? add(loss, mul(l, w)) : mul(l, w);
+  };
+  if (config_.loss().empty()) accumulate(nn::global_clip_loss(image_embeds, text_embeds, model.logit_scale, *comm_), 1.0);
+  for (const config::Loss& l : config_.loss()) {
+    const double w = l.has_weight() ? l.weight() : 1.0;
+    if (l.kind() == "siglip") {
+      accumulate(nn::global_siglip_loss(image_embeds, text_embeds, model.logit_scale, model.logit_bias, *comm_), w);
+    } else if (l.kind() == "triplet") {
+      accumulate(nn::global_triplet_loss(image_embeds, text_embeds, *comm_, triplet_options(l)), w);
+    } else {
+      nn::ClipLossOptions co;
+      co.label_smoothing = l.label_smoothing();
+      co.reduction = l.reduction() == "sum" ? nn::ClipReduction::Sum : nn::ClipReduction::MeanOfDirections;
+      accumulate(nn::global_clip_loss(image_embeds, text_embeds, model.logit_scale, *comm_, co), w);
+    }
+  }
+  return loss;
+}
+
+// Term `index` of the objective (config order; one clip loss when the config has none), before its
+// weight: logged as loss_<kind> (loss_<kind>_<index> when a kind repeats) when there are several.
+void Trainer::note_loss_term(size_t index, const Tensor& value) {
+  std::string kind = config_.loss().empty() ? "clip" : config_.loss(static_cast<int>(index)).kind();
+  if (kind.empty()) kind = "clip";
+  int same = 0;
+  for (const config::Loss& l : config_.loss()) same += (l.kind().empty() ? "clip" : l.kind()) == kind;
+  std::string name = "loss_" + kind;
+  if (same > 1) name += "_" + std::to_string(index);
+  loss_terms_.emplace_back(name, value.detach());
+}
+
+void Trainer::average_batch_norm_statistics() {
+  NoGradGuard ng;
+  for (auto& [name, buf] : bundle_.model->named_buffers()) {
+    const bool stat = name.size() > 12 && (name.ends_with(".running_mean") || name.ends_with(".running_var"));
+    if (!stat) continue;
+    Tensor t = buf.is_contiguous() ? buf : ops::contiguous(buf);
+    comm_->all_reduce(t, dist::ReduceOp::Avg);
+    if (!t.same(buf)) ops::copy_(buf, t);
+  }
+}
+
 double Trainer::step() {
   const auto t0 = std::chrono::steady_clock::now();
   data::Batch b;
@@ -112,6 +179,16 @@ double Trainer::step() {
   models::DualEncoder& model = *bundle_.model;
   const int64_t chunks = std::max<int64_t>(1, config_.train().accumulation_chunks());
   double value = 0;
+  std::array<int64_t, dist::kNumCollectives> bytes_before{};
+  for (int c = 0; c < dist::kNumCollectives; ++c)
+    bytes_before[c] = comm_->stats(static_cast<dist::Collective>(c)).bytes +
+                      (host_comm_ != comm_ ? host_comm_->stats(static_cast<dist::Collective>(c)).bytes : 0);
+  b.images = to(b.images, bundle_.dtype);
+  if (!device_.is_cpu()) {
+    b.images = to(b.images, device_);
+    b.input_ids = to(b.input_ids, device_);
+    b.attention_mask = to(b.attention_mask, device_);
+  }
   if (chunks == 1) {
     // encode_image/encode_text, keeping the embeddings before normalisation for seed 004's losses.
     const Tensor image_raw = model.project_image(b.images);
@@ -120,12 +197,35 @@ double Trainer::step() {
     Tensor loss = batch_loss(image_embeds, text_embeds, image_raw, text_raw, batch_labels(b));
     value = loss.to_double_vector()[0];
     check_finite(value, image_embeds, text_embeds);
-    loss.backward();
+    if (ddp_) {
+      ddp_->backward(loss);  // gradients averaged over ranks, overlapping backward
+    } else {
+      loss.backward();
+    }
   } else {  // exact for the batch loss: train/grad_cache.h
-    const GradCacheResult r = grad_cache_backward(model, b.images, b.input_ids, b.attention_mask, chunks,
-                                                  [this](const Tensor& i, const Tensor& t) { return batch_loss(i, t); });
+    auto loss_fn = [this](const Tensor& i, const Tensor& t) { return batch_loss(i, t); };
+    GradCacheResult r;
+    if (ddp_) {
+      {  // every chunk's backward accumulates locally; the sum is averaged over ranks once
+        auto local = ddp_->no_sync();
+        r = grad_cache_backward(model, b.images, b.input_ids, b.attention_mask, chunks, loss_fn);
+      }
+      ddp_->sync_gradients();
+    } else {
+      r = grad_cache_backward(model, b.images, b.input_ids, b.attention_mask, chunks, loss_fn);
+    }
     value = r.loss;
     check_finite(value, r.image_embeds, r.text_embeds);
+  }
+  std::vector<double> values{value};  // the loss, then each term's value
+  for (const auto& [name, t] : loss_terms_) values.push_back(t.to_double_vector()[0]);
+  if (world_ > 1) {
+    // The logged losses are the global batch's: the means of the ranks' local losses.
+    Tensor v = Tensor::from_vector<double>(values, {static_cast<int64_t>(values.size())});
+    host_comm_->all_reduce(v, dist::ReduceOp::Avg);
+    values = v.to_double_vector();
+    value = values[0];
+    if (!config_.train().sync_batch_norm()) average_batch_norm_statistics();
   }
   const double grad_norm = clip_and_measure_gradients();
   const double lr = lr_at(step_);
@@ -135,7 +235,20 @@ double Trainer::step() {
   if (ema_) ema_->update(model);
   ++step_;
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  history_.push_back({step_, value, lr, model.scale(), static_cast<double>(b.examples.size()) / secs, grad_norm});
+  StepLog log;
+  log.step = step_;
+  log.loss = value;
+  log.lr = lr;
+  log.logit_scale = model.scale();
+  log.pairs_per_second = static_cast<double>(b.examples.size() * static_cast<size_t>(world_)) / secs;
+  log.grad_norm = grad_norm;
+  for (int c = 0; c < dist::kNumCollectives; ++c)
+    log.comm_bytes[c] = comm_->stats(static_cast<dist::Collective>(c)).bytes +
+                        (host_comm_ != comm_ ? host_comm_->stats(static_cast<dist::Collective>(c)).bytes : 0) -
+                        bytes_before[c];
+  if (loss_terms_.size() > 1)
+    for (size_t k = 0; k < loss_terms_.size(); ++k) log.loss_terms.emplace_back(loss_terms_[k].first, values[k + 1]);
+  history_.push_back(log);
   return value;
 }
 

@@ -140,6 +140,25 @@ TEST(TrainerLosses, TripletWorksWithGradientCaching) {
   for (double v : train_steps(cfg, 3)) EXPECT_TRUE(std::isfinite(v));
 }
 
+// With several losses every step logs each term before its weight, and the loss is their weighted sum.
+TEST(TrainerLosses, EachTermOfTheObjectiveIsLogged) {
+  Trainer t(tiny(R"(loss { kind: "clip" } loss { kind: "triplet" weight: 0.5 } loss { kind: "triplet" margin: 0.1 })"),
+            ".", "");
+  t.step();
+  const StepLog& s = t.history().back();
+  ASSERT_EQ(s.loss_terms.size(), 3u);
+  EXPECT_EQ(s.loss_terms[0].first, "loss_clip");
+  EXPECT_EQ(s.loss_terms[1].first, "loss_triplet_1");  // the kind repeats: the term's index
+  EXPECT_EQ(s.loss_terms[2].first, "loss_triplet_2");
+  const double weighted = s.loss_terms[0].second + 0.5 * s.loss_terms[1].second + s.loss_terms[2].second;
+  EXPECT_NEAR(s.loss, weighted, 1e-6 * std::abs(weighted));
+  EXPECT_NE(s.loss_terms[1].second, s.loss_terms[2].second);  // different margins
+  // One loss: no separate terms (the loss is the term).
+  Trainer single(tiny(R"(loss { kind: "triplet" })"), ".", "");
+  single.step();
+  EXPECT_TRUE(single.history().back().loss_terms.empty());
+}
+
 TEST(TrainerLosses, CmpcClassifierIsAParameterOfTheModel) {
   Trainer t(tiny(R"(loss { kind: "cmpm" } loss { kind: "cmpc" })"), ".", "");
   // The class count comes from the training labels and is written into the resolved config.

@@ -74,7 +74,11 @@ Inputs from_checkpoint(const EvalArgs& a) {
   const train::ImageTextData split(train::data_sources(data, base), a.split);
   const train::SplitEmbeddings e = train::embed_split(m, split);
   Inputs in{e.images, e.texts, e.text_to_image, Tensor(), a.checkpoint + " on the " + a.split + " split", Tensor()};
-  if (m.model->ladder) in.scores = m.model->pair_scores(e.images, e.texts);
+  // A ladder head scores pairs through its rung (pair-fused: the embeddings; token mode: the towers'
+  // token sequences), as the trainer's evaluation does.
+  if (m.model->ladder)
+    in.scores = train::score_pairs(m, split.num_images(), [&](int64_t i) { return split.image(i); },
+                                   split.all_captions(nullptr));
   return in;
 }
 

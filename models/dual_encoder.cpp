@@ -59,6 +59,8 @@ DualEncoder::DualEncoder(std::shared_ptr<ImageTower> image_tower, std::shared_pt
     logit_bias = ops::full({}, config_.init_logit_bias);
     register_parameter("logit_bias", &logit_bias);
   }
+  MM_CHECK(config_.ladder_mode == "pair_fused" || config_.ladder_mode == "token", Value, m, "ladder mode '",
+           config_.ladder_mode, "': expected pair_fused | token");
   if (!config_.ladder_rung.empty()) {
     const int64_t d = config_.projection == "none" ? di : config_.embed_dim;
     ladder = register_module("ladder", std::make_shared<CrossAttentionHead>(
@@ -107,6 +109,47 @@ Tensor DualEncoder::pair_scores(const Tensor& image_embeds, const Tensor& text_e
     const Tensor I = index_select(image_embeds, 0, Tensor::from_vector(ii, {n}));
     const Tensor T = index_select(text_embeds, 0, Tensor::from_vector(jj, {n}));
     const HeadOutput h = ladder->pair_fused(I, T);
+    parts.push_back(sum(mul(normalize(h.image, 2.0, -1), normalize(h.text, 2.0, -1)), {-1}));
+  }
+  return reshape(cat(parts, 0), {ni, nt});
+}
+
+Tokens DualEncoder::image_tokens(const Tensor& images) {
+  Tokens t = image->tokens(images);
+  t.values = (*image_projection)(t.values);
+  return t;
+}
+
+Tokens DualEncoder::text_tokens(const Tensor& ids, const Tensor& mask) {
+  Tokens t = text->tokens(ids, mask);
+  t.values = (*text_projection)(t.values);
+  return t;
+}
+
+Tensor DualEncoder::token_logits(const Tokens& image_tokens, const Tokens& text_tokens) {
+  MM_CHECK(ladder != nullptr, Value, "DualEncoder::token_logits", "the model has no ladder head");
+  return ladder->token(image_tokens.values, text_tokens.values, text_tokens.mask, image_tokens.mask).logits;
+}
+
+Tensor DualEncoder::token_pair_scores(const Tokens& image_tokens, const Tokens& text_tokens, int64_t chunk) {
+  NoGradGuard ng;
+  const char* op = "DualEncoder::token_pair_scores";
+  MM_CHECK(ladder != nullptr, Value, op, "the model has no ladder head");
+  MM_CHECK(chunk >= 1, Value, op, "chunk must be >= 1, got ", chunk);
+  const int64_t ni = image_tokens.values.size(0), nt = text_tokens.values.size(0);
+  std::vector<Tensor> parts;
+  for (int64_t p0 = 0; p0 < ni * nt; p0 += chunk) {
+    const int64_t n = std::min(chunk, ni * nt - p0);
+    std::vector<int64_t> ii(static_cast<size_t>(n)), jj(static_cast<size_t>(n));
+    for (int64_t k = 0; k < n; ++k) {
+      ii[static_cast<size_t>(k)] = (p0 + k) / nt;
+      jj[static_cast<size_t>(k)] = (p0 + k) % nt;
+    }
+    const Tensor pi = mm::to(Tensor::from_vector(ii, {n}), image_tokens.values.device());
+    const Tensor pj = mm::to(Tensor::from_vector(jj, {n}), text_tokens.values.device());
+    auto pick = [](const Tensor& t, const Tensor& idx) { return t.defined() ? index_select(t, 0, idx) : Tensor(); };
+    const HeadOutput h = ladder->token(pick(image_tokens.values, pi), pick(text_tokens.values, pj),
+                                       pick(text_tokens.mask, pj), pick(image_tokens.mask, pi));
     parts.push_back(sum(mul(normalize(h.image, 2.0, -1), normalize(h.text, 2.0, -1)), {-1}));
   }
   return reshape(cat(parts, 0), {ni, nt});

@@ -43,6 +43,9 @@ struct DualEncoderConfig {
   int64_t ladder_heads = 8;
   double ladder_dropout = 0.1;
   double ladder_temp = 0.07;  // the head's learnable temperature (a divisor), initial value
+  // "pair_fused" (the source's setting: each pair's two embeddings as sequences of length 1) or
+  // "token" (the towers' token sequences, projected to embed_dim, through the rung; pooled after).
+  std::string ladder_mode = "pair_fused";
   // > 0: seed 004's CMPC classifier W [embedding size, cmpc_classes] lives in the model as "cmpc.W",
   // so that the optimizer, the state dict and checkpoints carry it like any other parameter.
   int64_t cmpc_classes = 0;
@@ -74,6 +77,19 @@ class DualEncoder : public nn::Module {
   // a ladder head the cosine of the rung's two outputs for each (image, text) pair run through the rung
   // as its own pair — the head used as a cross-encoder, `chunk` pairs at a time.
   Tensor pair_scores(const Tensor& image_embeds, const Tensor& text_embeds, int64_t chunk = 8192);
+
+  // Token mode of the ladder (config.ladder_mode "token"): each tower's token sequence through its
+  // projection (applied per token) → [B, N, embed_dim] with the tower's real-token mask.
+  Tokens image_tokens(const Tensor& images);
+  Tokens text_tokens(const Tensor& input_ids, const Tensor& attention_mask);
+  // The ladder's logits [B, B] of a batch of pairs' token sequences (image i with caption i inside
+  // the rung, as in pair-fused mode).
+  Tensor token_logits(const Tokens& image, const Tokens& text);
+  // Retrieval scores [Ni, Nt] of every image's tokens against every caption's (no gradient): each
+  // (image, caption) pair through the rung as its own pair, `chunk` pairs at a time; the cosine of
+  // the pooled outputs.
+  Tensor token_pair_scores(const Tokens& image, const Tokens& text, int64_t chunk = 256);
+  bool token_mode() const { return ladder && config_.ladder_mode == "token"; }
   // After each optimizer step: logit_scale ← clamp(logit_scale, 0, max_logit_scale). No-op with a
   // fixed temperature.
   void clamp_logit_scale();

@@ -32,7 +32,6 @@ void probe(Trainer& t, const DataSources& sources, int64_t n_images, AblationRow
   const std::vector<std::string> all = test.all_captions(&t2i);
   const int64_t ni = std::min<int64_t>(n_images, test.num_images());
   MM_CHECK(ni >= 1, Value, "ablate", "the test split has no image for the probe");
-  const SplitEmbeddings e = embed_split(m, test);
   NoGradGuard ng;
   m.model->eval();
   int64_t correct = 0;
@@ -43,9 +42,9 @@ void probe(Trainer& t, const DataSources& sources, int64_t n_images, AblationRow
       const std::string& c = test.captions((i + j) % test.num_images()).front();
       if (std::find(candidates.begin(), candidates.end(), c) == candidates.end()) candidates.push_back(c);
     }
-    const Tensor txt = m.embed_texts(candidates);
-    const Tensor img = narrow(e.images, 0, i, 1);
-    const std::vector<double> s = m.model->pair_scores(img, txt).to_double_vector();
+    // Through the head in either ladder mode (score_pairs).
+    const std::vector<double> s =
+        score_pairs(m, 1, [&](int64_t) { return test.image(i); }, candidates).to_double_vector();
     double best_wrong = -1e300;
     for (size_t k = 1; k < s.size(); ++k) best_wrong = std::max(best_wrong, s[k]);
     correct += s[0] > best_wrong;

@@ -31,6 +31,7 @@ std::shared_ptr<models::DualEncoder> build_dual_encoder(const config::Config& cf
     if (h.ladder().has_heads()) dc.ladder_heads = h.ladder().heads();
     if (h.ladder().has_dropout()) dc.ladder_dropout = h.ladder().dropout();
     if (h.ladder().has_temp()) dc.ladder_temp = h.ladder().temp();
+    if (h.ladder().has_mode()) dc.ladder_mode = h.ladder().mode();
   }
   for (const config::Loss& l : cfg.loss())
     if (l.kind() == "siglip") {
@@ -152,7 +153,58 @@ SplitEmbeddings embed_split(AlignmentModel& m, const ImageTextData& data, dist::
   return e;
 }
 
+Tensor score_pairs(AlignmentModel& m, int64_t n_images, const std::function<data::Image(int64_t)>& image,
+                   const std::vector<std::string>& captions) {
+  if (!m.model->token_mode()) {
+    const Tensor i = m.embed_images(n_images, image), t = m.embed_texts(captions);
+    NoGradGuard ng;
+    const bool was_training = m.model->is_training();
+    m.model->eval();
+    Tensor scores = to(m.model->pair_scores(to(to(i, m.device), m.dtype), to(to(t, m.device), m.dtype)), kCPU);
+    if (was_training) m.model->train();
+    return to(scores, DType::F32);
+  }
+  // A ladder in token mode scores pairs of token sequences: every image's and caption's sequence is
+  // kept (on the model's device), then every (image, caption) pair goes through the rung
+  // (DualEncoder::token_pair_scores). Captions are padded to max_length so the chunks concatenate.
+  NoGradGuard ng;
+  const bool was_training = m.model->is_training();
+  m.model->eval();
+  std::vector<Tensor> values, masks;
+  for (int64_t b = 0; b < n_images; b += 64) {
+    std::vector<Tensor> batch;
+    for (int64_t i = b; i < std::min(n_images, b + 64); ++i) {
+      data::SampleRng rng(0, 0, static_cast<uint64_t>(i));  // the evaluation transform draws nothing
+      batch.push_back(m.eval_transform->apply(image(i), rng));
+    }
+    models::Tokens t = m.model->image_tokens(to(to(stack_images(batch), m.device), m.dtype));
+    values.push_back(t.values);
+    if (t.mask.defined()) masks.push_back(t.mask);
+  }
+  const models::Tokens images{cat(values, 0), masks.empty() ? Tensor() : cat(masks, 0)};
+  values.clear();
+  masks.clear();
+  for (size_t b = 0; b < captions.size(); b += 256) {
+    const std::vector<std::string> part(captions.begin() + static_cast<std::ptrdiff_t>(b),
+                                        captions.begin() + static_cast<std::ptrdiff_t>(std::min(captions.size(), b + 256)));
+    data::BatchEncoding enc = m.tokenizer->encode_batch(part, m.max_length);
+    models::Tokens t = m.model->text_tokens(to(enc.input_ids, m.device), to(enc.attention_mask, m.device));
+    values.push_back(t.values);
+    if (t.mask.defined()) masks.push_back(t.mask);
+  }
+  const models::Tokens texts{cat(values, 0), masks.empty() ? Tensor() : cat(masks, 0)};
+  Tensor scores = to(to(m.model->token_pair_scores(images, texts), kCPU), DType::F32);
+  if (was_training) m.model->train();
+  return scores;
+}
+
 RetrievalMetrics evaluate_split(AlignmentModel& m, const ImageTextData& data, dist::Communicator* comm) {
+  if (m.model->token_mode()) {
+    std::vector<int64_t> t2i;
+    const std::vector<std::string> captions = data.all_captions(&t2i);
+    const Tensor scores = score_pairs(m, data.num_images(), [&](int64_t i) { return data.image(i); }, captions);
+    return evaluate_retrieval_scores(scores, Tensor::from_vector<int64_t>(t2i, {static_cast<int64_t>(t2i.size())}));
+  }
   const SplitEmbeddings e = embed_split(m, data, comm);
   if (m.model->ladder) {
     const bool was_training = m.model->is_training();

@@ -41,6 +41,11 @@ struct AlignmentModel {
 struct SplitEmbeddings {
   Tensor images, texts, text_to_image;  // [Ni, d], [Nt, d], [Nt] i64
 };
+// Scores [n_images, captions] of every image against every caption with the model's head: cosines
+// of the embeddings, a pair-fused ladder's pair_scores, or a token-mode ladder's token_pair_scores
+// (every pair's token sequences through the rung). No gradient; eval mode for the duration.
+Tensor score_pairs(AlignmentModel& m, int64_t n_images, const std::function<data::Image(int64_t)>& image,
+                   const std::vector<std::string>& captions);
 // With a communicator of several ranks (CPU tensors), each rank embeds its contiguous share of the
 // images and of the captions and the shares are gathered: every rank returns the whole split.
 SplitEmbeddings embed_split(AlignmentModel& m, const ImageTextData& data, dist::Communicator* comm = nullptr);

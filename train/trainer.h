@@ -99,8 +99,11 @@ class Trainer {
   // triplet); image_raw/text_raw: the same before normalisation, and labels [B] i64 the samples'
   // identity classes (cmpm, cmpc, intra_class; undefined under gradient caching, which check_losses
   // then rules out).
+  // ladder_logits: a token-mode ladder's logits (DualEncoder::token_logits), which the clip losses
+  // then use instead of scoring the embeddings.
   Tensor batch_loss(const Tensor& image_embeds, const Tensor& text_embeds, const Tensor& image_raw = Tensor(),
-                    const Tensor& text_raw = Tensor(), const Tensor& labels = Tensor());
+                    const Tensor& text_raw = Tensor(), const Tensor& labels = Tensor(),
+                    const Tensor& ladder_logits = Tensor());
   // batch_loss under mpirun: this rank's share of the global losses (nn/losses/global.h).
   Tensor global_batch_loss(const Tensor& image_embeds, const Tensor& text_embeds);
   void note_loss_term(size_t index, const Tensor& value);

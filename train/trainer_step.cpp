@@ -76,14 +76,24 @@ void Trainer::check_losses() {
   MM_CHECK(world_ == 1 || !config_.head().has_ladder(), Value, "config",
            "head.ladder scores every (image, caption) pair of the batch through the rung, which has no "
            "data-parallel form yet; train it in one process");
+  if (config_.head().ladder().mode() == "token") {
+    for (const config::Loss& l : config_.loss())
+      MM_CHECK(l.kind().empty() || l.kind() == "clip", Value, "config", "head.ladder.mode token trains through clip "
+               "losses on the rung's logits; loss.kind ", l.kind(), " scores pooled embeddings, which token mode "
+               "does not compute");
+    MM_CHECK(config_.train().accumulation_chunks() <= 1, Value, "config",
+             "head.ladder.mode token: gradient caching (train.accumulation_chunks) caches pooled embeddings, "
+             "not token sequences; use accumulation_chunks 1");
+  }
   // The losses other than clip score the embeddings directly: with them alone the rung would not learn.
   MM_CHECK(!config_.head().has_ladder() || has_clip, Value, "config",
            "head.ladder is trained through a clip loss; add loss { kind: \"clip\" }");
 }
 
 Tensor Trainer::batch_loss(const Tensor& image_embeds, const Tensor& text_embeds, const Tensor& image_raw,
-                           const Tensor& text_raw, const Tensor& labels) {
+                           const Tensor& text_raw, const Tensor& labels, const Tensor& ladder_logits) {
   models::DualEncoder& model = *bundle_.model;
+  auto logits = [&] { return ladder_logits.defined() ? ladder_logits : model.logits(image_embeds, text_embeds); };
   if (world_ > 1) return global_batch_loss(image_embeds, text_embeds);
   Tensor loss;
   loss_terms_.clear();
@@ -92,7 +102,7 @@ Tensor Trainer::batch_loss(const Tensor& image_embeds, const Tensor& text_embeds
     note_loss_term(term++, l);
     loss = loss.defined() ? add(loss, mul(l, w)) : mul(l, w);
   };
-  if (config_.loss().empty()) accumulate(nn::clip_loss_from_logits(model.logits(image_embeds, text_embeds)), 1.0);
+  if (config_.loss().empty()) accumulate(nn::clip_loss_from_logits(logits()), 1.0);
   for (const config::Loss& l : config_.loss()) {
     const double w = l.has_weight() ? l.weight() : 1.0;
     const std::string& kind = l.kind();
@@ -112,7 +122,7 @@ Tensor Trainer::batch_loss(const Tensor& image_embeds, const Tensor& text_embeds
       nn::ClipLossOptions co;
       co.label_smoothing = l.label_smoothing();
       co.reduction = l.reduction() == "sum" ? nn::ClipReduction::Sum : nn::ClipReduction::MeanOfDirections;
-      accumulate(nn::clip_loss_from_logits(model.logits(image_embeds, text_embeds), co), w);
+      accumulate(nn::clip_loss_from_logits(logits(), co), w);
     }
   }
   return loss;
@@ -189,7 +199,13 @@ double Trainer::step() {
     b.input_ids = to(b.input_ids, device_);
     b.attention_mask = to(b.attention_mask, device_);
   }
-  if (chunks == 1) {
+  if (model.token_mode()) {  // the ladder on token sequences: the rung's logits are the scores
+    const models::Tokens it = model.image_tokens(b.images), tt = model.text_tokens(b.input_ids, b.attention_mask);
+    Tensor loss = batch_loss(Tensor(), Tensor(), Tensor(), Tensor(), Tensor(), model.token_logits(it, tt));
+    value = loss.to_double_vector()[0];
+    check_finite(value, it.values, tt.values);
+    loss.backward();
+  } else if (chunks == 1) {
     // encode_image/encode_text, keeping the embeddings before normalisation for seed 004's losses.
     const Tensor image_raw = model.project_image(b.images);
     const Tensor text_raw = model.project_text(b.input_ids, b.attention_mask);

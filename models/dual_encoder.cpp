@@ -8,6 +8,21 @@
 
 namespace mm::models {
 
+namespace {
+
+// Pairs p0 .. p0 + n − 1 of an (images × texts) grid in row-major order, p = i·nt + j: the image
+// indices i and the text indices j, as i64 tensors on `device`.
+std::pair<Tensor, Tensor> pair_indices(int64_t p0, int64_t n, int64_t nt, Device device) {
+  std::vector<int64_t> ii(static_cast<size_t>(n)), jj(static_cast<size_t>(n));
+  for (int64_t k = 0; k < n; ++k) {
+    ii[static_cast<size_t>(k)] = (p0 + k) / nt;
+    jj[static_cast<size_t>(k)] = (p0 + k) % nt;
+  }
+  return {mm::to(Tensor::from_vector(ii, {n}), device), mm::to(Tensor::from_vector(jj, {n}), device)};
+}
+
+}  // namespace
+
 std::shared_ptr<nn::Module> make_projection(const std::string& kind, int64_t in, int64_t out, int64_t mlp_hidden) {
   auto seq = std::make_shared<nn::Sequential>();
   if (kind == "linear") {
@@ -101,13 +116,8 @@ Tensor DualEncoder::pair_scores(const Tensor& image_embeds, const Tensor& text_e
   std::vector<Tensor> parts;
   for (int64_t p0 = 0; p0 < ni * nt; p0 += chunk) {
     const int64_t n = std::min(chunk, ni * nt - p0);
-    std::vector<int64_t> ii(static_cast<size_t>(n)), jj(static_cast<size_t>(n));
-    for (int64_t k = 0; k < n; ++k) {
-      ii[static_cast<size_t>(k)] = (p0 + k) / nt;
-      jj[static_cast<size_t>(k)] = (p0 + k) % nt;
-    }
-    const Tensor I = index_select(image_embeds, 0, Tensor::from_vector(ii, {n}));
-    const Tensor T = index_select(text_embeds, 0, Tensor::from_vector(jj, {n}));
+    const auto [pi, pj] = pair_indices(p0, n, nt, image_embeds.device());
+    const Tensor I = index_select(image_embeds, 0, pi), T = index_select(text_embeds, 0, pj);
     const HeadOutput h = ladder->pair_fused(I, T);
     parts.push_back(sum(mul(normalize(h.image, 2.0, -1), normalize(h.text, 2.0, -1)), {-1}));
   }
@@ -140,13 +150,7 @@ Tensor DualEncoder::token_pair_scores(const Tokens& image_tokens, const Tokens& 
   std::vector<Tensor> parts;
   for (int64_t p0 = 0; p0 < ni * nt; p0 += chunk) {
     const int64_t n = std::min(chunk, ni * nt - p0);
-    std::vector<int64_t> ii(static_cast<size_t>(n)), jj(static_cast<size_t>(n));
-    for (int64_t k = 0; k < n; ++k) {
-      ii[static_cast<size_t>(k)] = (p0 + k) / nt;
-      jj[static_cast<size_t>(k)] = (p0 + k) % nt;
-    }
-    const Tensor pi = mm::to(Tensor::from_vector(ii, {n}), image_tokens.values.device());
-    const Tensor pj = mm::to(Tensor::from_vector(jj, {n}), text_tokens.values.device());
+    const auto [pi, pj] = pair_indices(p0, n, nt, image_tokens.values.device());
     auto pick = [](const Tensor& t, const Tensor& idx) { return t.defined() ? index_select(t, 0, idx) : Tensor(); };
     const HeadOutput h = ladder->token(pick(image_tokens.values, pi), pick(text_tokens.values, pj),
                                        pick(text_tokens.mask, pj), pick(image_tokens.mask, pi));

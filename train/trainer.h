@@ -106,6 +106,7 @@ class Trainer {
                     const Tensor& ladder_logits = Tensor());
   // batch_loss under mpirun: this rank's share of the global losses (nn/losses/global.h).
   Tensor global_batch_loss(const Tensor& image_embeds, const Tensor& text_embeds);
+  void add_loss_term(Tensor& loss, const Tensor& term, double weight);
   void note_loss_term(size_t index, const Tensor& value);
   std::vector<std::pair<std::string, Tensor>> loss_terms_;  // of the current step's batch_loss
   // Validates config_.loss(): kinds, triplet options, and the combinations that cannot work.

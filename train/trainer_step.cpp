@@ -97,11 +97,7 @@ Tensor Trainer::batch_loss(const Tensor& image_embeds, const Tensor& text_embeds
   if (world_ > 1) return global_batch_loss(image_embeds, text_embeds);
   Tensor loss;
   loss_terms_.clear();
-  size_t term = 0;
-  auto accumulate = [&](const Tensor& l, double w) {
-    note_loss_term(term++, l);
-    loss = loss.defined() ? add(loss, mul(l, w)) : mul(l, w);
-  };
+  auto accumulate = [&](const Tensor& l, double w) { add_loss_term(loss, l, w); };
   if (config_.loss().empty()) accumulate(nn::clip_loss_from_logits(logits()), 1.0);
   for (const config::Loss& l : config_.loss()) {
     const double w = l.has_weight() ? l.weight() : 1.0;
@@ -135,11 +131,7 @@ Tensor Trainer::global_batch_loss(const Tensor& image_embeds, const Tensor& text
   models::DualEncoder& model = *bundle_.model;
   Tensor loss;
   loss_terms_.clear();
-  size_t term = 0;
-  auto accumulate = [&](const Tensor& l, double w) {
-    note_loss_term(term++, l);
-    loss = loss.defined() ? add(loss, mul(l, w)) : mul(l, w);
-  };
+  auto accumulate = [&](const Tensor& l, double w) { add_loss_term(loss, l, w); };
   if (config_.loss().empty()) accumulate(nn::global_clip_loss(image_embeds, text_embeds, model.logit_scale, *comm_), 1.0);
   for (const config::Loss& l : config_.loss()) {
     const double w = l.has_weight() ? l.weight() : 1.0;
@@ -155,6 +147,12 @@ Tensor Trainer::global_batch_loss(const Tensor& image_embeds, const Tensor& text
     }
   }
   return loss;
+}
+
+// loss += weight · term; the term is noted for per-term logging.
+void Trainer::add_loss_term(Tensor& loss, const Tensor& term, double weight) {
+  note_loss_term(loss_terms_.size(), term);
+  loss = loss.defined() ? add(loss, mul(term, weight)) : mul(term, weight);
 }
 
 // Term `index` of the objective (config order; one clip loss when the config has none), before its

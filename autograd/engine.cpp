@@ -13,6 +13,7 @@
 #include <queue>
 #include <unordered_map>
 
+#include "autograd/autocast.h"
 #include "autograd/autograd_meta.h"
 #include "autograd/grad_mode.h"
 #include "ops/copy.h"
@@ -87,6 +88,9 @@ void execute_backward(const TensorList& roots, const TensorList& root_grads, boo
                       std::unordered_map<Node*, Tensor>* capture) {
   MM_INTERNAL_ASSERT(roots.size() == root_grads.size());
   NoGradGuard no_grad;  // backward formulas do not build graphs (no higher-order gradients)
+  // Backward formulas compute in the dtypes their forward saw (autocast chose those already), never
+  // re-cast by an enclosing AutocastGuard — as PyTorch, whose backward runs outside autocast.
+  AutocastGuard autocast_off(DType::F32);
 
   std::unordered_map<Node*, int> deps;
   std::unordered_map<Node*, TensorList> buffers;

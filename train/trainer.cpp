@@ -74,6 +74,9 @@ Trainer::Trainer(config::Config config, std::string config_dir, std::string run_
   MM_CHECK(config_.model().has_image() && config_.model().has_text(), Value, "config",
            "training needs model.image and model.text");
   set_up_devices_and_ranks();
+  mp_ = make_mixed_precision(t);
+  MM_CHECK(mp_.precision == "f32" || !t.has_dtype() || t.dtype() == "f32", Value, "config", "train.precision ",
+           mp_.precision, " casts f32 parameters' computations down; it does not combine with train.dtype ", t.dtype());
   check_losses();
   absolutize_paths(config_, config_dir);
   sources_ = data_sources(config_.data(), config_dir);
@@ -321,6 +324,7 @@ StopReason Trainer::run() {
                              {"grad_norm", s.grad_norm}, {"pairs_per_second", s.pairs_per_second},
                              {"elapsed_s", elapsed}, {"steps_this_session", step_ - first_step}};
       for (const auto& [name, v] : s.loss_terms) line[name] = v;
+      if (mp_.scaling()) line["loss_scale"] = s.loss_scale;
       if (world_ > 1) {
         nlohmann::json bytes;
         for (int c = 0; c < dist::kNumCollectives; ++c)

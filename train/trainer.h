@@ -33,6 +33,7 @@
 #include "train/alignment_model.h"
 #include "train/config.h"
 #include "train/image_text_data.h"
+#include "train/mixed_precision.h"
 #include "train/ema.h"
 #include "train/optim.h"
 #include "train/progress.h"
@@ -46,6 +47,7 @@ struct StepLog {
   double loss = 0, lr = 0, logit_scale = 0, pairs_per_second = 0, grad_norm = 0;
   // Payload bytes this rank handed to each kind of collective during the step (0 in one process).
   std::array<int64_t, dist::kNumCollectives> comm_bytes{};
+  double loss_scale = 1;  // f16's dynamic loss scale after the step (1 without one)
   // With several losses: each term before its weight ("loss_clip", "loss_triplet", ...).
   std::vector<std::pair<std::string, double>> loss_terms;
 };
@@ -162,6 +164,9 @@ class Trainer {
   dist::Communicator* comm_ = nullptr;       // the parameters' device kind (NCCL for CUDA under mpirun)
   dist::Communicator* host_comm_ = nullptr;  // CPU tensors: loss values, stop flags, evaluation shards
   std::unique_ptr<nn::DistributedDataParallel> ddp_;  // world_ > 1
+  // train.precision: autocast's low dtype and f16's loss scaler (train/mixed_precision.h).
+  MixedPrecision mp_;
+  int64_t skipped_steps_ = 0;  // f16 overflow steps (parameters unchanged)
 };
 
 }  // namespace mm::train

@@ -20,6 +20,7 @@ std::string Trainer::save_checkpoint() {
   d.optimizer = optimizer_->state_dict();
   if (ema_)
     for (auto& [k, v] : ema_->state_dict()) d.optimizer.emplace(k, v);  // "ema.<name>", "ema_num_updates"
+  for (auto& [k, v] : mp_.scaler.state_dict()) d.optimizer.emplace(k, v);  // "grad_scaler.*" (f16 only)
   ckpt::State& st = d.state;
   st.set_step(step_);
   const data::LoaderPosition pos = loader_->position();
@@ -61,10 +62,18 @@ void Trainer::resume(const std::string& checkpoint_dir) {
   }
   step_ = st.step();
   build_optimizer();  // past optim.freeze_steps the frozen parameters are back in
-  std::map<std::string, Tensor> opt, ema;
+  std::map<std::string, Tensor> opt, ema, scaler;
   for (auto& [k, v] : safetensors::load_all((fs::path(checkpoint_dir) / "optimizer.safetensors").string()))
-    (k.rfind("ema", 0) == 0 ? ema : opt).emplace(k, v);
+    (k.rfind("ema", 0) == 0 ? ema : k.rfind("grad_scaler.", 0) == 0 ? scaler : opt).emplace(k, v);
   optimizer_->load_state_dict(opt);
+  // The loss scale carries over between f16 runs; a change of train.precision at a resume is allowed
+  // (the scaler then starts fresh, or the saved one is not needed) and said in the log.
+  if (mp_.scaling() && !scaler.empty()) {
+    mp_.scaler.load_state_dict(scaler);
+  } else if (mp_.scaling() || !scaler.empty()) {
+    log_text(std::string("note: train.precision is ") + mp_.precision + " and the checkpoint " +
+             (scaler.empty() ? "has no loss scale: starting at the configured one" : "has an f16 loss scale: not used"));
+  }
   MM_CHECK(ema.empty() == (ema_ == nullptr), Value, "train", "cannot resume from ", checkpoint_dir, ": optim.ema_decay is ",
            ema_ ? "set" : "not set", " but the checkpoint ", ema.empty() ? "has no" : "has an", " EMA of the weights");
   if (ema_) ema_->load_state_dict(ema);

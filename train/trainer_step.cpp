@@ -1,7 +1,9 @@
 // One optimisation step of the trainer, its losses, and the NaN/Inf guard.
 #include <chrono>
 #include <cmath>
+#include <limits>
 
+#include "autograd/autocast.h"
 #include "autograd/functions.h"
 #include "ops/copy.h"
 #include "nn/losses/clip.h"
@@ -197,27 +199,45 @@ double Trainer::step() {
     b.input_ids = to(b.input_ids, device_);
     b.attention_mask = to(b.attention_mask, device_);
   }
+  // backward of the (loss-scaled, f16) loss; DDP averages the gradients over ranks while it runs.
+  auto backward = [&](const Tensor& loss) {
+    const Tensor scaled = mp_.scaler.scale(loss);
+    if (ddp_) {
+      ddp_->backward(scaled);
+    } else {
+      scaled.backward();
+    }
+  };
   if (model.token_mode()) {  // the ladder on token sequences: the rung's logits are the scores
-    const models::Tokens it = model.image_tokens(b.images), tt = model.text_tokens(b.input_ids, b.attention_mask);
-    Tensor loss = batch_loss(Tensor(), Tensor(), Tensor(), Tensor(), Tensor(), model.token_logits(it, tt));
+    Tensor loss;
+    models::Tokens it, tt;
+    {
+      AutocastGuard autocast(mp_.low);  // the forward and the loss only (train/mixed_precision.h)
+      it = model.image_tokens(b.images);
+      tt = model.text_tokens(b.input_ids, b.attention_mask);
+      loss = batch_loss(Tensor(), Tensor(), Tensor(), Tensor(), Tensor(), model.token_logits(it, tt));
+    }
     value = loss.to_double_vector()[0];
     check_finite(value, it.values, tt.values);
-    loss.backward();
+    backward(loss);
   } else if (chunks == 1) {
     // encode_image/encode_text, keeping the embeddings before normalisation for seed 004's losses.
-    const Tensor image_raw = model.project_image(b.images);
-    const Tensor text_raw = model.project_text(b.input_ids, b.attention_mask);
-    const Tensor image_embeds = normalize(image_raw, 2.0, -1), text_embeds = normalize(text_raw, 2.0, -1);
-    Tensor loss = batch_loss(image_embeds, text_embeds, image_raw, text_raw, batch_labels(b));
+    Tensor loss, image_embeds, text_embeds;
+    {
+      AutocastGuard autocast(mp_.low);
+      const Tensor image_raw = model.project_image(b.images);
+      const Tensor text_raw = model.project_text(b.input_ids, b.attention_mask);
+      image_embeds = normalize(image_raw, 2.0, -1);
+      text_embeds = normalize(text_raw, 2.0, -1);
+      loss = batch_loss(image_embeds, text_embeds, image_raw, text_raw, batch_labels(b));
+    }
     value = loss.to_double_vector()[0];
     check_finite(value, image_embeds, text_embeds);
-    if (ddp_) {
-      ddp_->backward(loss);  // gradients averaged over ranks, overlapping backward
-    } else {
-      loss.backward();
-    }
+    backward(loss);
   } else {  // exact for the batch loss: train/grad_cache.h
-    auto loss_fn = [this](const Tensor& i, const Tensor& t) { return batch_loss(i, t); };
+    // The chunks' forwards run under autocast; their backward passes do not (the engine turns it off).
+    auto loss_fn = [this](const Tensor& i, const Tensor& t) { return mp_.scaler.scale(batch_loss(i, t)); };
+    AutocastGuard autocast(mp_.low);
     GradCacheResult r;
     if (ddp_) {
       {  // every chunk's backward accumulates locally; the sum is averaged over ranks once
@@ -228,7 +248,7 @@ double Trainer::step() {
     } else {
       r = grad_cache_backward(model, b.images, b.input_ids, b.attention_mask, chunks, loss_fn);
     }
-    value = r.loss;
+    value = r.loss / mp_.scaler.get_scale();
     check_finite(value, r.image_embeds, r.text_embeds);
   }
   std::vector<double> values{value};  // the loss, then each term's value
@@ -241,12 +261,22 @@ double Trainer::step() {
     value = values[0];
     if (!config_.train().sync_batch_norm()) average_batch_norm_statistics();
   }
-  const double grad_norm = clip_and_measure_gradients();
+  // f16: the gradients divided by the loss scale before anything reads them; an overflow (expected
+  // now and then while the scale searches for its level) skips the step and halves the scale.
+  const bool overflow = mp_.scaler.unscale_(*optimizer_);
+  const double grad_norm = overflow ? std::numeric_limits<double>::quiet_NaN() : clip_and_measure_gradients();
   const double lr = lr_at(step_);
   optimizer_->set_lr(lr);
-  optimizer_->step();
-  model.clamp_logit_scale();
-  if (ema_) ema_->update(model);
+  const bool stepped = mp_.scaler.step(*optimizer_);
+  mp_.scaler.update();
+  if (stepped) {
+    model.clamp_logit_scale();
+    if (ema_) ema_->update(model);
+  } else {
+    ++skipped_steps_;
+    log_text("step " + std::to_string(step_ + 1) + ": non-finite f16 gradients, step skipped; loss scale now " +
+             std::to_string(mp_.scaler.get_scale()));
+  }
   ++step_;
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   StepLog log;
@@ -256,6 +286,7 @@ double Trainer::step() {
   log.logit_scale = model.scale();
   log.pairs_per_second = static_cast<double>(b.examples.size() * static_cast<size_t>(world_)) / secs;
   log.grad_norm = grad_norm;
+  log.loss_scale = mp_.scaler.get_scale();
   for (int c = 0; c < dist::kNumCollectives; ++c)
     log.comm_bytes[c] = comm_->stats(static_cast<dist::Collective>(c)).bytes +
                         (host_comm_ != comm_ ? host_comm_->stats(static_cast<dist::Collective>(c)).bytes : 0) -

@@ -3,11 +3,13 @@
 // grad_W = Σ_n grad_out[n] · im2col(x[n])ᵀ, grad_b = Σ_{n,p} grad_out (see ops/cpu/conv.cpp).
 #include "autograd/grad/conv.h"
 
+#include "autograd/autocast.h"
+
 namespace mm {
 
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::array<int64_t, 2> stride,
-              std::array<int64_t, 2> padding, std::array<int64_t, 2> dilation, int64_t groups) {
-  Conv2dParams p{stride, padding, dilation, groups};
+namespace {
+
+Tensor conv2d_f(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p) {
   Tensor y = ops::conv2d(x, weight, bias, p);
   if (needs_grad({x, weight, bias})) {
     record("conv2d", {x, weight, bias}, {y},
@@ -18,6 +20,17 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::ar
            });
   }
   return y;
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::array<int64_t, 2> stride,
+              std::array<int64_t, 2> padding, std::array<int64_t, 2> dilation, int64_t groups) {
+  Conv2dParams p{stride, padding, dilation, groups};
+  // Autocast's low-precision list (autograd/autocast.h): input, weight and bias in the low dtype.
+  if (autocast_enabled()) [[unlikely]]
+    return conv2d_f(autocast_to_low(x), autocast_to_low(weight), autocast_to_low(bias), p);
+  return conv2d_f(x, weight, bias, p);
 }
 
 }  // namespace mm

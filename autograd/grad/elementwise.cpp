@@ -3,6 +3,7 @@
 // shape.
 #include "autograd/grad/elementwise.h"
 
+#include "autograd/autocast.h"
 #include "ops/common/broadcast.h"
 
 namespace mm {
@@ -23,14 +24,20 @@ Tensor unary_op(OpId op, const Tensor& x, const UnaryArgs& args = {}) {
 
 #define MM_DEFINE_UNARY(name) \
   Tensor name(const Tensor& x) { return unary_op(OpId::name, x); }
+// On autocast's f32 list (autograd/autocast.h): an f16/bf16 input is cast up first.
+#define MM_DEFINE_UNARY_F32(name)                                                              \
+  Tensor name(const Tensor& x) {                                                               \
+    if (autocast_wants_f32(x)) [[unlikely]] return unary_op(OpId::name, autocast_to_f32(x)); \
+    return unary_op(OpId::name, x);                                                            \
+  }
 MM_DEFINE_UNARY(neg)
 MM_DEFINE_UNARY(abs)
-MM_DEFINE_UNARY(exp)
-MM_DEFINE_UNARY(log)
-MM_DEFINE_UNARY(log1p)
+MM_DEFINE_UNARY_F32(exp)
+MM_DEFINE_UNARY_F32(log)
+MM_DEFINE_UNARY_F32(log1p)
 MM_DEFINE_UNARY(sqrt)
-MM_DEFINE_UNARY(rsqrt)
-MM_DEFINE_UNARY(reciprocal)
+MM_DEFINE_UNARY_F32(rsqrt)
+MM_DEFINE_UNARY_F32(reciprocal)
 MM_DEFINE_UNARY(square)
 MM_DEFINE_UNARY(sin)
 MM_DEFINE_UNARY(cos)
@@ -44,10 +51,12 @@ MM_DEFINE_UNARY(silu)
 MM_DEFINE_UNARY(logsigmoid)
 MM_DEFINE_UNARY(erf)
 #undef MM_DEFINE_UNARY
+#undef MM_DEFINE_UNARY_F32
 
 Tensor pow_scalar(const Tensor& x, double exponent) {
   UnaryArgs a;
   a.a = exponent;
+  if (autocast_wants_f32(x)) [[unlikely]] return unary_op(OpId::pow_scalar, autocast_to_f32(x), a);  // f32 list
   return unary_op(OpId::pow_scalar, x, a);
 }
 
@@ -56,6 +65,7 @@ Tensor softplus(const Tensor& x, double beta, double threshold) {
   UnaryArgs a;
   a.a = beta;
   a.b = threshold;
+  if (autocast_wants_f32(x)) [[unlikely]] return unary_op(OpId::softplus, autocast_to_f32(x), a);  // f32 list
   return unary_op(OpId::softplus, x, a);
 }
 
@@ -118,6 +128,8 @@ Tensor div(const Tensor& a, const Tensor& b) {
 }
 
 Tensor pow(const Tensor& a, const Tensor& b) {
+  if (autocast_wants_f32(a) || autocast_wants_f32(b)) [[unlikely]]  // autocast's f32 list
+    return pow(autocast_to_f32(a), autocast_to_f32(b));
   Tensor y = ops::binary(OpId::pow, a, b);
   if (needs_grad({a, b}))
     record("pow", {a, b}, {y}, [a = saved(a), b = saved(b), y = saved(y)](const GradContext& c) {

@@ -6,6 +6,7 @@
 // engine sums them back to the operand's shape.
 #include "autograd/grad/linalg.h"
 
+#include "autograd/autocast.h"
 #include "ops/copy.h"
 #include "ops/elementwise.h"
 #include "ops/reduce.h"
@@ -46,9 +47,7 @@ TensorList matmul_backward(const Tensor& a, const Tensor& b, const Tensor& g, co
   return r;
 }
 
-}  // namespace
-
-Tensor matmul(const Tensor& a, const Tensor& b) {
+Tensor matmul_f(const Tensor& a, const Tensor& b) {
   Tensor y = ops::matmul(a, b);
   if (needs_grad({a, b}))
     record("matmul", {a, b}, {y}, [a = saved(a), b = saved(b)](const GradContext& c) {
@@ -57,7 +56,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   return y;
 }
 
-Tensor bmm(const Tensor& a, const Tensor& b) {
+Tensor bmm_f(const Tensor& a, const Tensor& b) {
   Tensor y = ops::bmm(a, b);
   if (needs_grad({a, b}))
     record("bmm", {a, b}, {y}, [a = saved(a), b = saved(b)](const GradContext& c) {
@@ -66,7 +65,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
   return y;
 }
 
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+Tensor linear_f(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Tensor y = ops::linear(x, weight, bias);
   if (needs_grad({x, weight, bias}))
     record("linear", {x, weight, bias}, {y}, [x = saved(x), w = saved(weight)](const GradContext& c) {
@@ -85,7 +84,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   return y;
 }
 
-Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b, double beta, double alpha) {
+Tensor addmm_f(const Tensor& bias, const Tensor& a, const Tensor& b, double beta, double alpha) {
   Tensor y = ops::addmm(bias, a, b, beta, alpha);
   if (needs_grad({bias, a, b}))
     record("addmm", {bias, a, b}, {y}, [a = saved(a), b = saved(b), beta, alpha](const GradContext& c) {
@@ -98,6 +97,33 @@ Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b, double beta, 
       return r;
     });
   return y;
+}
+
+}  // namespace
+
+// Autocast's low-precision list (autograd/autocast.h): every floating operand in the low dtype.
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  if (autocast_enabled()) [[unlikely]]
+    return matmul_f(autocast_to_low(a), autocast_to_low(b));
+  return matmul_f(a, b);
+}
+
+Tensor bmm(const Tensor& a, const Tensor& b) {
+  if (autocast_enabled()) [[unlikely]]
+    return bmm_f(autocast_to_low(a), autocast_to_low(b));
+  return bmm_f(a, b);
+}
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  if (autocast_enabled()) [[unlikely]]
+    return linear_f(autocast_to_low(x), autocast_to_low(weight), autocast_to_low(bias));
+  return linear_f(x, weight, bias);
+}
+
+Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b, double beta, double alpha) {
+  if (autocast_enabled()) [[unlikely]]
+    return addmm_f(autocast_to_low(bias), autocast_to_low(a), autocast_to_low(b), beta, alpha);
+  return addmm_f(bias, a, b, beta, alpha);
 }
 
 }  // namespace mm

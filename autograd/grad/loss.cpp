@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "autograd/autocast.h"
 #include "autograd/grad/elementwise.h"
 #include "autograd/grad/index.h"
 #include "autograd/grad/linalg.h"
@@ -14,6 +15,15 @@
 #include "ops/common/broadcast.h"
 
 namespace mm {
+
+// Every function here is on autocast's f32 list (autograd/autocast.h): while autocast is enabled its
+// f16/bf16 inputs are cast up to f32 and the body runs with autocast off, so cdist's matmul and the
+// parts of the composites stay f32 (PyTorch, too, excludes autocast inside an op it has cast).
+#define MM_AUTOCAST_F32(...)                 \
+  if (autocast_enabled()) [[unlikely]] {     \
+    AutocastGuard autocast_off(DType::F32); \
+    return __VA_ARGS__;                      \
+  }
 
 namespace {
 
@@ -88,6 +98,7 @@ bool unbatched(const Tensor& input, const Tensor& target, const char* op) {
 }  // namespace
 
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction, int64_t ignore_index) {
+  MM_AUTOCAST_F32(nll_loss(autocast_to_f32(log_probs), target, reduction, ignore_index))
   const char* op = "nll_loss";
   check_floating(log_probs, op, "input");
   MM_CHECK(target.defined(), Value, op, "target is undefined");
@@ -102,6 +113,8 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reducti
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction, int64_t ignore_index,
                      double label_smoothing) {
+  MM_AUTOCAST_F32(
+      cross_entropy(autocast_to_f32(logits), autocast_to_f32(target), reduction, ignore_index, label_smoothing))
   const char* op = "cross_entropy";
   check_floating(logits, op, "input");
   MM_CHECK(target.defined(), Value, op, "target is undefined");
@@ -135,6 +148,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduc
 
 Tensor binary_cross_entropy_with_logits(const Tensor& x, const Tensor& y, Reduction reduction,
                                         const Tensor& pos_weight) {
+  MM_AUTOCAST_F32(binary_cross_entropy_with_logits(autocast_to_f32(x), autocast_to_f32(y), reduction,
+                                                   autocast_to_f32(pos_weight)))
   const char* op = "binary_cross_entropy_with_logits";
   check_floating(x, op, "input");
   check_floating(y, op, "target");
@@ -155,6 +170,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& x, const Tensor& y, Reduct
 }
 
 Tensor mse_loss(const Tensor& x, const Tensor& y, Reduction reduction) {
+  MM_AUTOCAST_F32(mse_loss(autocast_to_f32(x), autocast_to_f32(y), reduction))
   const char* op = "mse_loss";
   check_floating(x, op, "input");
   check_floating(y, op, "target");
@@ -164,6 +180,7 @@ Tensor mse_loss(const Tensor& x, const Tensor& y, Reduction reduction) {
 }
 
 Tensor normalize(const Tensor& x, double p, int64_t dim, double eps) {
+  MM_AUTOCAST_F32(normalize(autocast_to_f32(x), p, dim, eps))
   const char* op = "normalize";
   check_floating(x, op, "input");
   MM_CHECK(eps >= 0, Value, op, "eps must be non-negative, got ", eps);
@@ -172,6 +189,7 @@ Tensor normalize(const Tensor& x, double p, int64_t dim, double eps) {
 }
 
 Tensor cosine_similarity(const Tensor& a, const Tensor& b, int64_t dim, double eps) {
+  MM_AUTOCAST_F32(cosine_similarity(autocast_to_f32(a), autocast_to_f32(b), dim, eps))
   const char* op = "cosine_similarity";
   check_floating(a, op, "x1");
   check_floating(b, op, "x2");
@@ -188,6 +206,7 @@ Tensor cosine_similarity(const Tensor& a, const Tensor& b, int64_t dim, double e
 }
 
 Tensor cdist(const Tensor& a, const Tensor& b, double p) {
+  MM_AUTOCAST_F32(cdist(autocast_to_f32(a), autocast_to_f32(b), p))
   const char* op = "cdist";
   check_floating(a, op, "x1");
   check_floating(b, op, "x2");
@@ -228,5 +247,7 @@ Tensor cdist(const Tensor& a, const Tensor& b, double p) {
   }
   return dist;
 }
+
+#undef MM_AUTOCAST_F32
 
 }  // namespace mm

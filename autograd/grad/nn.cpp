@@ -7,6 +7,7 @@
 #include <limits>
 #include <vector>
 
+#include "autograd/autocast.h"
 #include "autograd/grad/creation.h"
 #include "autograd/grad/elementwise.h"
 #include "autograd/grad/linalg.h"
@@ -31,6 +32,12 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
 
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& attn_mask,
                                     double dropout_p, bool is_causal, std::optional<double> scale, Generator* gen) {
+  // Autocast's low-precision list (autograd/autocast.h): q, k, v in the low dtype. The softmax inside
+  // then runs in f32 (f32 list) and the weights are cast down again for the product with v.
+  if (autocast_enabled() && (autocast_to_low_needed(q) || autocast_to_low_needed(k) || autocast_to_low_needed(v)))
+      [[unlikely]]
+    return scaled_dot_product_attention(autocast_to_low(q), autocast_to_low(k), autocast_to_low(v), attn_mask,
+                                        dropout_p, is_causal, scale, gen);
   const char* op = "scaled_dot_product_attention";
   check_floating(q, op, "query");
   check_floating(k, op, "key");
@@ -86,6 +93,13 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
 std::tuple<Tensor, Tensor, Tensor> lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const Tensor& w_ih,
                                         const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh,
                                         const Tensor& lengths, bool reverse) {
+  // Autocast (autograd/autocast.h): f16/bf16 operands are cast up to f32 so the gates and the cell state
+  // stay f32; the weights go to the low dtype once, below, for the GEMMs.
+  if (autocast_enabled() && (autocast_wants_f32(x) || autocast_wants_f32(h0) || autocast_wants_f32(c0) ||
+                             autocast_wants_f32(w_ih) || autocast_wants_f32(w_hh) || autocast_wants_f32(b_ih) ||
+                             autocast_wants_f32(b_hh))) [[unlikely]]
+    return lstm(autocast_to_f32(x), autocast_to_f32(h0), autocast_to_f32(c0), autocast_to_f32(w_ih),
+                autocast_to_f32(w_hh), autocast_to_f32(b_ih), autocast_to_f32(b_hh), lengths, reverse);
   const char* op = "lstm";
   check_floating(x, op, "input");
   check_floating(h0, op, "h0");
@@ -128,10 +142,11 @@ std::tuple<Tensor, Tensor, Tensor> lstm(const Tensor& x, const Tensor& h0, const
   if (T == 0) return {zeros({0, B, H}, x.dtype(), x.device()), h0, c0};
 
   // The input projection of every step at once: [T, B, 4H], biases folded in.
-  Tensor xw = matmul(x, transpose(w_ih, 0, 1));
+  // Under autocast the matmuls would cast their weight operand at every step: cast once here instead.
+  Tensor xw = matmul(x, transpose(autocast_enabled() ? autocast_to_low(w_ih) : w_ih, 0, 1));
   if (b_ih.defined()) xw = xw + b_ih;
   if (b_hh.defined()) xw = xw + b_hh;
-  Tensor w_hh_t = transpose(w_hh, 0, 1);
+  Tensor w_hh_t = transpose(autocast_enabled() ? autocast_to_low(w_hh) : w_hh, 0, 1);
 
   Tensor h = h0, c = c0;
   TensorList outputs(static_cast<size_t>(T));

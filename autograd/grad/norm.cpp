@@ -3,10 +3,15 @@
 // dweight and dbias together (ops/norm_math.h has the formulas and their derivation).
 #include "autograd/grad/norm.h"
 
+#include "autograd/autocast.h"
+
 namespace mm {
 
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
                   double eps) {
+  // Autocast's f32 list (autograd/autocast.h): f16/bf16 operands are cast up (the result is f32).
+  if (autocast_wants_f32(x) || autocast_wants_f32(weight) || autocast_wants_f32(bias)) [[unlikely]]
+    return layer_norm(autocast_to_f32(x), normalized_shape, autocast_to_f32(weight), autocast_to_f32(bias), eps);
   ops::NormOutput r = ops::layer_norm(x, normalized_shape, weight, bias, eps);
   if (needs_grad({x, weight, bias}))
     record("layer_norm", {x, weight, bias}, {r.y},
@@ -20,6 +25,10 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
 
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum, double eps) {
+  // Autocast's f32 list: x, weight and bias cast up (the running statistics are f32 buffers already).
+  if (autocast_wants_f32(x) || autocast_wants_f32(weight) || autocast_wants_f32(bias)) [[unlikely]]
+    return batch_norm(autocast_to_f32(x), running_mean, running_var, autocast_to_f32(weight), autocast_to_f32(bias),
+                      training, momentum, eps);
   ops::NormOutput r = ops::batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps);
   // The running statistics are buffers, not inputs of the gradient: only x, weight and bias are recorded.
   if (needs_grad({x, weight, bias}))

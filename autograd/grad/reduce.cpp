@@ -9,6 +9,7 @@
 #include <limits>
 #include <numeric>
 
+#include "autograd/autocast.h"
 #include "autograd/grad/elementwise.h"
 #include "autograd/grad/shape.h"
 
@@ -60,6 +61,8 @@ void check_floating(const Tensor& x, const char* op) {
 }  // namespace
 
 Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  // Autocast's f32 list (autograd/autocast.h): an f16 sum overflows at 65504. mean goes through here.
+  if (autocast_wants_f32(x)) [[unlikely]] return sum(autocast_to_f32(x), dims, keepdim);
   Tensor y = ops::sum(x, dims, keepdim);
   if (needs_grad({x})) {
     ReduceGeometry geo = reduce_geometry(x, dims, keepdim, "sum");
@@ -127,6 +130,7 @@ Tensor argmin(const Tensor& x) { return ops::argmin(x); }
 // ---- composites ----
 
 Tensor logsumexp(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  if (autocast_wants_f32(x)) [[unlikely]] return logsumexp(autocast_to_f32(x), dims, keepdim);  // f32 list
   MM_CHECK(x.defined(), Value, "logsumexp", "undefined input");
   ReduceGeometry geo = reduce_geometry(x, dims, keepdim, "logsumexp");
   Tensor xf = is_floating(x.dtype()) ? x : ops::to_dtype(x, DType::F32);  // integers give f32, as in PyTorch
@@ -182,14 +186,17 @@ Tensor var_std(const char* name, const Tensor& x, const std::vector<int64_t>& di
 }  // namespace
 
 Tensor var(const Tensor& x, const std::vector<int64_t>& dims, int64_t correction, bool keepdim) {
+  if (autocast_wants_f32(x)) [[unlikely]] return var(autocast_to_f32(x), dims, correction, keepdim);  // f32 list
   return var_std("var", x, dims, correction, keepdim, false);
 }
 
 Tensor std(const Tensor& x, const std::vector<int64_t>& dims, int64_t correction, bool keepdim) {
+  if (autocast_wants_f32(x)) [[unlikely]] return std(autocast_to_f32(x), dims, correction, keepdim);  // f32 list
   return var_std("std", x, dims, correction, keepdim, true);
 }
 
 Tensor norm(const Tensor& x, double p, const std::vector<int64_t>& dims, bool keepdim) {
+  if (autocast_wants_f32(x)) [[unlikely]] return norm(autocast_to_f32(x), p, dims, keepdim);  // f32 list
   check_floating(x, "norm");
   MM_CHECK(!std::isnan(p), Value, "norm", "the order p is NaN");
   ReduceGeometry geo = reduce_geometry(x, dims, keepdim, "norm");

@@ -2,9 +2,14 @@
 // fused kernel per slice (ops::softmax_backward), saving the temporaries of a composed formula.
 #include "autograd/grad/softmax.h"
 
+#include "autograd/autocast.h"
+
 namespace mm {
 
+// Both are on autocast's f32 list (autograd/autocast.h): f16/bf16 inputs are cast up first.
 Tensor softmax(const Tensor& x, int64_t dim) {
+  if (autocast_wants_f32(x)) [[unlikely]]
+    return softmax(autocast_to_f32(x), dim);
   Tensor y = ops::softmax(x, dim);
   if (needs_grad({x}))
     record("softmax", {x}, {y}, [dim, y = saved(y)](const GradContext& c) {
@@ -15,6 +20,8 @@ Tensor softmax(const Tensor& x, int64_t dim) {
 }
 
 Tensor log_softmax(const Tensor& x, int64_t dim) {
+  if (autocast_wants_f32(x)) [[unlikely]]
+    return log_softmax(autocast_to_f32(x), dim);
   Tensor y = ops::log_softmax(x, dim);
   if (needs_grad({x}))
     record("log_softmax", {x}, {y}, [dim, y = saved(y)](const GradContext& c) {

@@ -23,9 +23,14 @@ inline Tensor global_randn(const Shape& shape, uint64_t seed, DType dtype = DTyp
   return ops::randn(shape, dtype, kCPU, &gen);
 }
 
-// Rows [rank·b, (rank+1)·b) of a global tensor, as a fresh contiguous leaf.
+// Rows [rank·b, (rank+1)·b) of a global tensor, as a fresh contiguous leaf: always a copy (a row
+// slice of a contiguous tensor is already contiguous, and ops::contiguous would hand back the view,
+// so an in-place collective on it would write into `global`).
 inline Tensor rows_of(const Tensor& global, int rank, int64_t b) {
-  return ops::contiguous(ops::slice(global, 0, rank * b, (rank + 1) * b));
+  const Tensor view = ops::slice(global, 0, rank * b, (rank + 1) * b);
+  Tensor out = Tensor::empty(view.shape(), view.dtype(), view.device());
+  ops::copy_(out, view);
+  return out;
 }
 inline Tensor my_rows(const Tensor& global, int64_t b) { return rows_of(global, comm().rank(), b); }
 

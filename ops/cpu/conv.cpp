@@ -26,6 +26,8 @@
 #include <vector>
 
 #include "ops/conv.h"
+#include "ops/cpu/conv_scratch.h"
+#include "ops/cpu/conv_winograd.h"
 #include "runtime/parallel.h"
 
 namespace mm::cpu {
@@ -192,16 +194,17 @@ int64_t block_samples(const Conv2dGeometry& g, int64_t samples) {
 
 // How the batch is cut: one contiguous range of samples per thread (`chunks` of them), processed in
 // blocks of `nb` samples. With a single chunk (one thread, or batch 1) everything runs on this
-// thread and OpenBLAS parallelises the GEMMs instead. Every chunk gets its own slice of one scratch
-// tensor (from the caching allocator: no page faults from fresh allocations on every call).
+// thread and OpenBLAS parallelises the GEMMs instead. Every chunk gets its own slice of the calling
+// thread's scratch buffer (conv_scratch.h: reused across calls, so no page faults from fresh
+// allocations and no pile of cached blocks of every layer's size).
 struct ChunkPlan {
   int64_t chunks = 1, nb = 1;
   bool direct = false;  // 1x1 stride-1 and one sample per block: the input plane is the col matrix
   int64_t col_elems = 0, pack_elems = 0, gw_elems = 0, per_chunk = 0;
-  Tensor scratch;
+  void* scratch = nullptr;  // conv_scratch(): this thread's buffer, reused across calls
 
   template <typename T>
-  T* col(int64_t c) const { return scratch.data<T>() + c * per_chunk; }
+  T* col(int64_t c) const { return static_cast<T*>(scratch) + c * per_chunk; }
   template <typename T>
   T* pack(int64_t c) const { return col<T>(c) + col_elems; }  // [O, nb·P] block of out / grad_out
   template <typename T>
@@ -221,7 +224,8 @@ struct ChunkPlan {
 
 int64_t round16(int64_t n) { return (n + 15) / 16 * 16; }  // keeps every scratch slice 64-byte aligned
 
-ChunkPlan plan_chunks(const Conv2dGeometry& g, DType dt, bool weight_partials) {
+template <typename T>
+ChunkPlan plan_chunks(const Conv2dGeometry& g, bool weight_partials) {
   ChunkPlan p;
   p.chunks = std::clamp<int64_t>(num_threads(), 1, g.N);
   p.nb = block_samples(g, (g.N + p.chunks - 1) / p.chunks);
@@ -230,7 +234,7 @@ ChunkPlan plan_chunks(const Conv2dGeometry& g, DType dt, bool weight_partials) {
   p.pack_elems = p.nb > 1 ? round16(g.O * p.nb * g.P()) : 0;
   p.gw_elems = weight_partials ? round16(g.O * g.K()) : 0;
   p.per_chunk = p.col_elems + p.pack_elems + p.gw_elems;
-  p.scratch = Tensor::empty({std::max<int64_t>(1, p.chunks * p.per_chunk)}, dt, kCPU);
+  p.scratch = conv_scratch<T>(p.chunks * p.per_chunk);
   return p;
 }
 
@@ -241,7 +245,7 @@ ChunkPlan plan_chunks(const Conv2dGeometry& g, DType dt, bool weight_partials) {
 template <typename T>
 void gemm_forward(const T* X, const T* Wt, const T* B, const Conv2dGeometry& g, T* Y) {
   const int64_t P = g.P(), K = g.K(), Og = g.Og(), CHW = g.C * g.H * g.W, OP = g.O * P;
-  ChunkPlan plan = plan_chunks(g, dtype_of<T>::value, false);
+  ChunkPlan plan = plan_chunks<T>(g, false);
   plan.run(g, [&](int64_t chunk, int64_t n0, int64_t n1) {
     T* col = plan.col<T>(chunk);
     for (int64_t n = n0; n < n1; n += plan.nb) {
@@ -273,7 +277,7 @@ void gemm_backward(const T* G, const T* X, const T* Wt, const Conv2dGeometry& g,
   const int64_t P = g.P(), K = g.K(), Og = g.Og(), CHW = g.C * g.H * g.W, OP = g.O * P, wsize = g.O * K;
   // Weight-gradient partials: chunk 0 accumulates into GW itself, the others into scratch; they are
   // summed in chunk order at the end.
-  ChunkPlan plan = plan_chunks(g, dtype_of<T>::value, GW != nullptr);
+  ChunkPlan plan = plan_chunks<T>(g, GW != nullptr);
   plan.run(g, [&](int64_t chunk, int64_t n0, int64_t n1) {
     T* col = plan.col<T>(chunk);
     T* gw = GW ? (chunk == 0 ? GW : plan.gw<T>(chunk)) : nullptr;
@@ -424,12 +428,29 @@ void bias_backward(const T* G, const Conv2dGeometry& g, T* GB) {
   });
 }
 
+// f32 3×3 stride-1 convolutions go to Winograd F(2×2, 3×3) (conv_winograd.cpp); these return false
+// (nothing done) for every other case.
+bool winograd(const float* B, const Tensor& x, const Tensor& w, const Conv2dGeometry& g, Tensor& out) {
+  if (!winograd_applicable(g)) return false;
+  winograd_forward(x.data<float>(), w.data<float>(), B, g, out.data<float>());
+  return true;
+}
+bool winograd(const double*, const Tensor&, const Tensor&, const Conv2dGeometry&, Tensor&) { return false; }
+bool winograd_grad(const float* G, const Tensor& x, const Tensor& w, const Conv2dGeometry& g, float* GX, float* GW) {
+  if (!winograd_applicable(g)) return false;
+  winograd_backward(G, x.data<float>(), w.data<float>(), g, GX, GW);
+  return true;
+}
+bool winograd_grad(const double*, const Tensor&, const Tensor&, const Conv2dGeometry&, double*, double*) {
+  return false;
+}
+
 void conv2d_kernel(const Tensor& x, const Tensor& w, const Tensor* bias, const Conv2dGeometry& g, Tensor& out) {
   MM_DISPATCH_FLOAT(x.dtype(), "conv2d", [&] {
     const scalar_t* B = bias ? bias->data<scalar_t>() : nullptr;
     if (g.depthwise())
       depthwise_forward<scalar_t>(x.data<scalar_t>(), w.data<scalar_t>(), B, g, out.data<scalar_t>());
-    else
+    else if (!winograd(B, x, w, g, out))
       gemm_forward<scalar_t>(x.data<scalar_t>(), w.data<scalar_t>(), B, g, out.data<scalar_t>());
   });
 }
@@ -443,7 +464,7 @@ void conv2d_backward_kernel(const Tensor& grad_out, const Tensor& x, const Tenso
     if (GX || GW) {
       if (g.depthwise())
         depthwise_backward<scalar_t>(G, x.data<scalar_t>(), w.data<scalar_t>(), g, GX, GW);
-      else
+      else if (!winograd_grad(G, x, w, g, GX, GW))
         gemm_backward<scalar_t>(G, x.data<scalar_t>(), w.data<scalar_t>(), g, GX, GW);
     }
     if (grad_b) bias_backward<scalar_t>(G, g, grad_b->data<scalar_t>());

@@ -362,12 +362,8 @@ TEST(MixedPrecisionConfig, ErrorsNameTheField) {
 
 // ---- Towers and training loops ---------------------------------------------------------------------
 
-// Every tower runs forward and backward under autocast without a dtype error, with f32 parameter
-// gradients (LayerNorm/BatchNorm with f32 affine parameters after f16 convolutions, attention masks,
-// embeddings, LSTM).
-TEST(MixedPrecisionTowers, ForwardBackwardUnderAutocast) {
-  gen().manual_seed(30);
-  mm::manual_seed(30);  // the towers' initialisation draws from the default generator
+// A one-layer ViT on 16-px images and a one-layer BERT without dropout.
+models::ViTConfig tiny_vit() {
   models::ViTConfig vc;
   vc.image_size = 16;
   vc.patch_size = 8;
@@ -375,9 +371,10 @@ TEST(MixedPrecisionTowers, ForwardBackwardUnderAutocast) {
   vc.num_heads = 2;
   vc.hidden_dim = 16;
   vc.mlp_dim = 32;
-  models::ResNetConfig rc;
-  rc.layers = {1, 1, 1, 1};
-  rc.widths = {4, 8, 8, 8};
+  return vc;
+}
+
+models::BertConfig tiny_bert() {
   models::BertConfig bc;
   bc.vocab_size = 40;
   bc.hidden_size = 16;
@@ -386,6 +383,20 @@ TEST(MixedPrecisionTowers, ForwardBackwardUnderAutocast) {
   bc.intermediate_size = 32;
   bc.max_position_embeddings = 16;
   bc.hidden_dropout = bc.attention_dropout = 0.0;
+  return bc;
+}
+
+// Every tower runs forward and backward under autocast without a dtype error, with f32 parameter
+// gradients (LayerNorm/BatchNorm with f32 affine parameters after f16 convolutions, attention masks,
+// embeddings, LSTM).
+TEST(MixedPrecisionTowers, ForwardBackwardUnderAutocast) {
+  gen().manual_seed(30);
+  mm::manual_seed(30);  // the towers' initialisation draws from the default generator
+  const models::ViTConfig vc = tiny_vit();
+  models::ResNetConfig rc;
+  rc.layers = {1, 1, 1, 1};
+  rc.widths = {4, 8, 8, 8};
+  const models::BertConfig bc = tiny_bert();
   models::LSTMTextConfig lc;
   lc.vocab_size = 40;
   lc.embed_dim = 8;
@@ -427,21 +438,8 @@ TEST(MixedPrecisionTowers, ForwardBackwardUnderAutocast) {
 TEST(MixedPrecisionTowers, DualEncoderClipLoss) {
   gen().manual_seed(31);
   mm::manual_seed(31);  // the towers' initialisation draws from the default generator
-  models::ViTConfig vc;
-  vc.image_size = 16;
-  vc.patch_size = 8;
-  vc.num_layers = 1;
-  vc.num_heads = 2;
-  vc.hidden_dim = 16;
-  vc.mlp_dim = 32;
-  models::BertConfig bc;
-  bc.vocab_size = 40;
-  bc.hidden_size = 16;
-  bc.num_hidden_layers = 1;
-  bc.num_attention_heads = 2;
-  bc.intermediate_size = 32;
-  bc.max_position_embeddings = 16;
-  bc.hidden_dropout = bc.attention_dropout = 0.0;
+  const models::ViTConfig vc = tiny_vit();
+  const models::BertConfig bc = tiny_bert();
   models::DualEncoderConfig dc;
   dc.projection = "linear_ln";
   dc.embed_dim = 8;

@@ -214,8 +214,9 @@ bool launched_by_mpi() {
 
 Communicator& world_communicator(Device device) {
   // Communicators are never destroyed: MPI is finalised at exit, after which freeing an MPI
-  // communicator would be an error, and static destruction order is not ours to choose.
-  static std::map<DeviceKind, Communicator*> made;
+  // communicator would be an error, and static destruction order is not ours to choose. The map is
+  // never destroyed either, so the communicators stay reachable to the end (no leak report).
+  static auto& made = *new std::map<DeviceKind, Communicator*>;
   std::lock_guard<std::recursive_mutex> lock(factory_mutex());
   auto it = made.find(device.kind);
   if (it != made.end()) return *it->second;
